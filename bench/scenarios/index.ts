@@ -1,0 +1,10 @@
+/** Every scenario, in run order (`storm` kills hub A, so it goes last). */
+import type { Scenario } from "../lib/scenario";
+import { dispatch } from "./dispatch";
+import { fanout } from "./fanout";
+import { idle } from "./idle";
+import { online } from "./online";
+import { output } from "./output";
+import { storm } from "./storm";
+
+export const SCENARIOS: Scenario[] = [online, dispatch, output, fanout, idle, storm];

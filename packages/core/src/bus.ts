@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { CommandFrameSchema, CommandSchema, IdSchema } from "@tether/protocol";
+
+/**
+ * Messages on a host's channel, for whichever hub holds that host's agent. Parsed where they
+ * enter the hub. Every message carries the publishing node's id.
+ */
+export const HostChannelMessageSchema = z.discriminatedUnion("kind", [
+  /** A newer agent connection (epoch) exists: older ones close with 4001. */
+  z.object({ kind: z.literal("connected"), node: z.string(), epoch: z.number().int() }),
+  /** The token was rotated or the host deleted: close with 4401. */
+  z.object({ kind: z.literal("revoked"), node: z.string() }),
+  /** Deliver a command frame to the agent. */
+  z.object({ kind: z.literal("deliver"), node: z.string(), frame: CommandFrameSchema }),
+  /** Ask the agent to stop a running command. */
+  z.object({ kind: z.literal("cancel"), node: z.string(), command_id: IdSchema }),
+]);
+export type HostChannelMessage = z.infer<typeof HostChannelMessageSchema>;
+
+/** Cluster-wide control messages. */
+export const ControlMessageSchema = z.discriminatedUnion("kind", [
+  /** A session was logged out: its sockets close with 4401. */
+  z.object({ kind: z.literal("session_revoked"), node: z.string(), sid: z.string() }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessageSchema>;
+
+/** BullMQ job data, parsed where a worker takes the job. */
+export const OfflineCheckJobSchema = z.object({
+  host_id: IdSchema,
+  epoch: z.number().int().nonnegative(),
+  /** Set when the sweep found this hub dead: the check is void if the hub turns out alive. */
+  node: z.string().optional(),
+});
+export type OfflineCheckJob = z.infer<typeof OfflineCheckJobSchema>;
+
+/** Deterministic BullMQ job id (no ':' allowed) so a check is scheduled once per connection. */
+export const offlineJobId = (hostId: string, epoch: number) => `offline-${hostId}-${epoch}`;
+
+/** A dispatched command, waiting for a worker to record and deliver it. */
+export const DispatchJobSchema = z.object({ command: CommandSchema });
+export type DispatchJob = z.infer<typeof DispatchJobSchema>;
+/** A queued command whose TTL ran out. */
+export const ExpireJobSchema = z.object({ command_id: IdSchema });
+export type ExpireJob = z.infer<typeof ExpireJobSchema>;
+
+export const dispatchJobId = (commandId: string) => `cmd-${commandId}`;
+export const expireJobId = (commandId: string) => `expire-${commandId}`;

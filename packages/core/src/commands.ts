@@ -1,0 +1,187 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { FINAL_COMMAND_STATUSES, type Chunk, type Command, type CommandStatus, type OutputFrame } from "@tether/protocol";
+import type { EventLog } from "./event-log";
+import type { Keys } from "./keys";
+import { casUpdate, type Change } from "./projection";
+
+/** Outcome of storing one output frame. */
+export type OutputResult = "stored" | "duplicate" | "gap" | "unknown_command" | "not_running";
+
+const OUTPUT_RESULTS: Record<string, OutputResult> = {
+  s: "stored",
+  d: "duplicate",
+  g: "gap",
+  u: "unknown_command",
+  n: "not_running",
+};
+
+/** Outcome of a finish or cancel. */
+export type FinishResult = "finished" | "already_final" | "unknown_command";
+
+let lastScore = 0;
+/** Dispatch order within this process, even for several dispatches in one millisecond. */
+function dispatchScore(now: number): number {
+  lastScore = Math.max(now, lastScore + 0.001);
+  return lastScore;
+}
+
+/** A new command, as the dispatcher returns it (status `queued`). */
+export function newCommand(input: { hostId: string; command: string; args?: string[]; timeoutMs?: number; now: number }): Command {
+  return {
+    id: randomUUID(),
+    host_id: input.hostId,
+    command: input.command,
+    args: input.args ?? [],
+    status: "queued",
+    created_at: input.now,
+    exit_code: null,
+    ...(input.timeoutMs !== undefined ? { timeout_ms: input.timeoutMs } : {}),
+  };
+}
+
+/** Commands: the projection (`commands` hash, per-command meta and output) and its writers. */
+export class CommandStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly log: EventLog,
+  ) {}
+
+  async get(id: string): Promise<Command | null> {
+    const json = await this.redis.hget(this.keys.commands, id);
+    return json ? parseCommand(json) : null;
+  }
+
+  /** Every output chunk so far, in seq order. */
+  async output(id: string): Promise<Chunk[]> {
+    const list = await this.redis.lrange(this.keys.commandOutput(id), 0, -1);
+    return list.map((c) => JSON.parse(c) as Chunk);
+  }
+
+  /** The host's commands, newest first. */
+  async history(hostId: string, limit = 100): Promise<Command[]> {
+    const ids = await this.redis.zrevrange(this.keys.hostCommands(hostId), "0", String(limit - 1));
+    if (!ids.length) return [];
+    const jsons = await this.redis.hmget(this.keys.commands, ...ids);
+    return jsons.filter((j): j is string => j !== null).map(parseCommand);
+  }
+
+  /** Commands of a host not yet final, in dispatch order. */
+  async unfinished(hostId: string): Promise<Command[]> {
+    const ids = await this.redis.zrange(this.keys.hostPending(hostId), "0", "-1");
+    if (!ids.length) return [];
+    const jsons = await this.redis.hmget(this.keys.commands, ...ids);
+    return jsons.filter((j): j is string => j !== null).map(parseCommand);
+  }
+
+  /** Record a dispatched command (`command_queued`); idempotent, so a retried job is harmless. */
+  async queue(command: Command): Promise<boolean> {
+    const meta = this.keys.commandMeta(command.id);
+    const res = await this.log.append({
+      event: { type: "command_queued", payload: { command } },
+      guards: [{ key: meta, field: "v", equals: "" }],
+      ops: [
+        { cmd: "HSET", key: this.keys.commands, args: [command.id, JSON.stringify(command)] },
+        { cmd: "HSET", key: meta, args: ["v", 1, "host", command.host_id, "status", "queued", "next_seq", 0] },
+        { cmd: "ZADD", key: this.keys.hostCommands(command.host_id), args: [command.created_at, command.id] },
+        { cmd: "ZADD", key: this.keys.hostPending(command.host_id), args: [dispatchScore(command.created_at), command.id] },
+      ],
+    });
+    return res.ok;
+  }
+
+  /** queued → running (`command_started`), only for the host that owns it. Null if not queued. */
+  async claim(id: string, hostId: string, now: number): Promise<Command | null> {
+    const res = await this.update(id, (cmd, meta) => {
+      if (meta.host !== hostId || meta.status !== "queued") return null;
+      const next: Command = { ...cmd, status: "running", started_at: now };
+      return { value: next, meta: { status: "running" }, event: { type: "command_started", payload: { command: next } } };
+    });
+    return res;
+  }
+
+  /**
+   * Move a command to a final status (`command_finished`). With `fromStatuses`, only from those;
+   * with `hostId`, only for the host that owns it.
+   */
+  async finish(
+    id: string,
+    opts: { status: CommandStatus; exitCode: number | null; now: number; hostId?: string; fromStatuses?: CommandStatus[]; reason?: string },
+  ): Promise<FinishResult> {
+    let outcome: FinishResult = "unknown_command";
+    await this.update(id, (cmd, meta) => {
+      if (opts.hostId !== undefined && meta.host !== opts.hostId) return null;
+      const status = meta.status as CommandStatus;
+      if (FINAL_COMMAND_STATUSES.has(status) || (opts.fromStatuses && !opts.fromStatuses.includes(status))) {
+        outcome = "already_final";
+        return null;
+      }
+      outcome = "finished";
+      const next: Command = {
+        ...cmd,
+        status: opts.status,
+        exit_code: opts.exitCode,
+        finished_at: opts.now,
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      };
+      return {
+        value: next,
+        meta: { status: opts.status },
+        event: {
+          type: "command_finished",
+          payload: {
+            command_id: id,
+            host_id: cmd.host_id,
+            exit_code: opts.exitCode,
+            status: opts.status,
+            finished_at: opts.now,
+            ...(opts.reason ? { reason: opts.reason } : {}),
+          },
+        },
+        extraOps: [{ cmd: "ZREM", key: this.keys.hostPending(cmd.host_id), args: [id] }],
+      };
+    });
+    return outcome;
+  }
+
+  /**
+   * Store a run of one host's output frames and publish them, in one round trip. Each frame is
+   * checked in Redis (owner, next seq, running), so frames can be sent without awaiting one
+   * another; the results come back in order.
+   */
+  async appendOutputs(hostId: string, frames: Array<OutputFrame["payload"]>): Promise<OutputResult[]> {
+    const res = await this.log.appendOutputs(
+      hostId,
+      frames.map((f) => ({
+        metaKey: this.keys.commandMeta(f.command_id),
+        outputKey: this.keys.commandOutput(f.command_id),
+        seq: f.seq,
+        payloadJson: JSON.stringify({ command_id: f.command_id, host_id: hostId, seq: f.seq, stream: f.stream, data: f.data }),
+        chunkJson: JSON.stringify({ seq: f.seq, stream: f.stream, data: f.data }),
+      })),
+    );
+    return [...res].map((letter) => OUTPUT_RESULTS[letter] ?? "unknown_command");
+  }
+
+  private async update(
+    id: string,
+    mutate: (cmd: Command, meta: Record<string, string>) => Change<Command> | null,
+  ): Promise<Command | null> {
+    const res = await casUpdate<Command>({
+      redis: this.redis,
+      log: this.log,
+      hash: this.keys.commands,
+      id,
+      metaKey: this.keys.commandMeta(id),
+      parse: parseCommand,
+      mutate,
+    });
+    return res?.value ?? null;
+  }
+}
+
+/** Command JSON from our own projection: trusted, like hosts (see parseHost). */
+function parseCommand(json: string): Command {
+  return JSON.parse(json) as Command;
+}

@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { FleetEvent } from "@tether/protocol";
+import type { Keys } from "./keys";
+
+/**
+ * Append + publish + projection writes in one atomic step (DESIGN "Event sourcing on Redis").
+ *
+ * Guards are checked first (HGET key field == expected, '' meaning absent); if one fails, nothing
+ * is written and the script returns {0, guardIndex, actual}. Then the ops run, then (when an event
+ * is given) XADD to the log and PUBLISH of the browser frame with the new id. The frame string is
+ * built here, once, so every hub relays it verbatim.
+ */
+const APPEND_LUA = `
+local a = 6
+local ng = tonumber(ARGV[a]); a = a + 1
+for i = 1, ng do
+  local k = KEYS[tonumber(ARGV[a])]; local f = ARGV[a + 1]; local e = ARGV[a + 2]; a = a + 3
+  local v = redis.call('HGET', k, f)
+  if v == false then v = '' end
+  if v ~= e then return {0, i, v} end
+end
+local no = tonumber(ARGV[a]); a = a + 1
+for i = 1, no do
+  local name = ARGV[a]; local k = KEYS[tonumber(ARGV[a + 1])]; local n = tonumber(ARGV[a + 2]); a = a + 3
+  local args = {}
+  for j = 1, n do args[j] = ARGV[a + j - 1] end
+  a = a + n
+  redis.call(name, k, unpack(args))
+end
+if ARGV[2] == '' then return {1, ''} end
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  redis.call('SET', KEYS[2], ARGV[5])
+  epoch = ARGV[5]
+end
+local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3])
+local dash = string.find(sid, '-', 1, true)
+local ms = string.sub(sid, 1, dash - 1)
+local sq = string.sub(sid, dash + 1)
+local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
+local frame = '{"type":"' .. ARGV[2] .. '","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. ARGV[3] .. '}'
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], frame) end
+return {1, frame}
+`;
+
+/**
+ * Output frames of one agent, many per call: the hot path. For each frame in order: the command
+ * must belong to the host, be running and expect exactly this seq; then its chunk is stored and
+ * its event logged. All frames stored in the call go out in ONE publish, newline-separated (JSON
+ * never holds a raw newline), which hubs split. Returns one letter per frame: s stored,
+ * d duplicate, g gap, u unknown command, n not running.
+ *
+ * KEYS: log, epoch, then per frame its command meta and output list. ARGV: channel, maxlen,
+ * epoch candidate, host id, then per frame seq, payload JSON, chunk JSON.
+ */
+const APPEND_OUTPUTS_LUA = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  redis.call('SET', KEYS[2], ARGV[3])
+  epoch = ARGV[3]
+end
+local host = ARGV[4]
+local results = {}
+local frames = {}
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  local meta = KEYS[1 + 2 * i]
+  local seq = ARGV[2 + 3 * i]
+  local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
+  if m[1] ~= host then
+    results[i] = 'u'
+  elseif m[2] ~= seq then
+    results[i] = (tonumber(m[2]) or 0) > tonumber(seq) and 'd' or 'g'
+  elseif m[3] ~= 'running' then
+    results[i] = 'n'
+  else
+    redis.call('HINCRBY', meta, 'next_seq', 1)
+    redis.call('RPUSH', KEYS[2 + 2 * i], ARGV[4 + 3 * i])
+    local payload = ARGV[3 + 3 * i]
+    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload)
+    local dash = string.find(sid, '-', 1, true)
+    local ms = string.sub(sid, 1, dash - 1)
+    local sq = string.sub(sid, dash + 1)
+    local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
+    frames[#frames + 1] = '{"type":"command_output","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
+    results[i] = 's'
+  end
+end
+if #frames > 0 then redis.call('PUBLISH', ARGV[1], table.concat(frames, '\\n')) end
+return table.concat(results)
+`;
+
+/** One output frame for {@link EventLog.appendOutputs}. */
+export interface OutputAppend {
+  metaKey: string;
+  outputKey: string;
+  seq: number;
+  payloadJson: string;
+  chunkJson: string;
+}
+
+/** A precondition: `HGET key field` must equal `equals` ('' = the field is absent). */
+export interface Guard {
+  key: string;
+  field: string;
+  equals: string;
+}
+
+/** A projection write run in the same atomic step. */
+export interface Op {
+  /** `PUBLISH` takes the channel as its key (a plain Redis, not a cluster). */
+  cmd: "HSET" | "HDEL" | "HINCRBY" | "DEL" | "RPUSH" | "ZADD" | "ZREM" | "SADD" | "SREM" | "PEXPIRE" | "PUBLISH";
+  key: string;
+  args: Array<string | number>;
+}
+
+export type AppendResult = { ok: true; frame: string | null } | { ok: false; failedGuard: number; actual: string };
+
+/** The id that stands for "before the first event". */
+export const ORIGIN_ID = "0";
+
+const EXT_ID = /^(\d{13})-(\d{8})-([A-Za-z0-9]{1,32})$/;
+
+/** External event id ↔ stream id. External ids sort as strings within one epoch. */
+export function parseEventId(id: string): { streamId: string; epoch: string } | null {
+  const m = EXT_ID.exec(id);
+  if (!m) return null;
+  return { streamId: `${Number(m[1])}-${Number(m[2])}`, epoch: m[3]! };
+}
+
+export function formatEventId(streamId: string, epoch: string): string {
+  const [ms = "0", seq = "0"] = streamId.split("-");
+  return `${ms.padStart(13, "0")}-${seq.padStart(8, "0")}-${epoch}`;
+}
+
+/** The browser frame for a logged event; byte-identical to what the append script publishes. */
+export function formatEventFrame(streamId: string, epoch: string, type: string, payloadJson: string): string {
+  const ms = streamId.slice(0, streamId.indexOf("-"));
+  return `{"type":"${type}","id":"${formatEventId(streamId, epoch)}","ts":${ms},"payload":${payloadJson}}`;
+}
+
+type RedisWithAppend = Redis & {
+  tetherAppend(numKeys: number, ...args: Array<string | number>): Promise<[number, string | number, string?]>;
+  tetherAppendOutputs(numKeys: number, ...args: Array<string | number>): Promise<string>;
+};
+
+export interface EventLogOptions {
+  redis: Redis;
+  keys: Keys;
+  /** Approximate most events the log keeps. */
+  maxLen: number;
+  /** Called with each append's duration in seconds (for the latency histogram). */
+  observe?: (seconds: number) => void;
+}
+
+/** The event log: the only writer of events, and the reader for history and resume. */
+export class EventLog {
+  private readonly redis: RedisWithAppend;
+  private readonly keys: Keys;
+  private readonly maxLen: number;
+  private readonly observe: ((seconds: number) => void) | undefined;
+  /** Used only if the log has no epoch yet (new, or Redis lost it). */
+  private readonly epochCandidate = randomBytes(4).toString("hex");
+
+  constructor(opts: EventLogOptions) {
+    this.redis = opts.redis as RedisWithAppend;
+    this.keys = opts.keys;
+    this.maxLen = opts.maxLen;
+    this.observe = opts.observe;
+    if (typeof this.redis.tetherAppend !== "function") {
+      opts.redis.defineCommand("tetherAppend", { lua: APPEND_LUA });
+      opts.redis.defineCommand("tetherAppendOutputs", { lua: APPEND_OUTPUTS_LUA });
+    }
+  }
+
+  /**
+   * Atomically check guards, apply ops, and (if `event` is given) append and publish it.
+   * Returns the published frame (with its id), or which guard failed.
+   */
+  async append(input: { event?: FleetEvent; guards?: Guard[]; ops?: Op[] }): Promise<AppendResult> {
+    const keyList = [this.keys.log, this.keys.logEpoch];
+    const keyIndex = new Map<string, number>();
+    const idx = (key: string) => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        keyList.push(key);
+        i = keyList.length;
+        keyIndex.set(key, i);
+      }
+      return i;
+    };
+    const argv: Array<string | number> = [
+      input.event ? this.keys.eventsChannel : "",
+      input.event ? input.event.type : "",
+      input.event ? JSON.stringify(input.event.payload) : "",
+      this.maxLen,
+      this.epochCandidate,
+    ];
+    const guards = input.guards ?? [];
+    argv.push(guards.length);
+    for (const g of guards) argv.push(idx(g.key), g.field, g.equals);
+    const ops = input.ops ?? [];
+    argv.push(ops.length);
+    for (const op of ops) argv.push(op.cmd, idx(op.key), op.args.length, ...op.args);
+    const started = this.observe ? performance.now() : 0;
+    const res = await this.redis.tetherAppend(keyList.length, ...keyList, ...argv);
+    if (this.observe) this.observe((performance.now() - started) / 1000);
+    if (res[0] === 1) return { ok: true, frame: (res[1] as string) || null };
+    return { ok: false, failedGuard: Number(res[1]), actual: String(res[2] ?? "") };
+  }
+
+  /**
+   * Store, log and publish a run of one host's output frames in one call (see
+   * APPEND_OUTPUTS_LUA). Returns one result letter per frame, in order.
+   */
+  async appendOutputs(hostId: string, frames: OutputAppend[]): Promise<string> {
+    const keys: string[] = [this.keys.log, this.keys.logEpoch];
+    const argv: Array<string | number> = [this.keys.eventsChannel, this.maxLen, this.epochCandidate, hostId];
+    for (const f of frames) {
+      keys.push(f.metaKey, f.outputKey);
+      argv.push(f.seq, f.payloadJson, f.chunkJson);
+    }
+    const started = this.observe ? performance.now() : 0;
+    const res = await this.redis.tetherAppendOutputs(keys.length, ...keys, ...argv);
+    if (this.observe) this.observe((performance.now() - started) / 1000);
+    return res;
+  }
+
+  /** Current epoch of the log ('' when no event was ever appended). */
+  async epoch(): Promise<string> {
+    return (await this.redis.get(this.keys.logEpoch)) ?? "";
+  }
+
+  /**
+   * Up to `limit` events after `afterStreamId` (exclusive; '-' for the start), as browser frames.
+   */
+  async readFrames(epoch: string, afterStreamId: string, limit: number): Promise<{ frames: string[]; lastStreamId: string | null }> {
+    const start = afterStreamId === "-" ? "-" : `(${afterStreamId}`;
+    const entries = (await this.redis.xrange(this.keys.log, start, "+", "COUNT", limit)) as Array<[string, string[]]>;
+    const frames: string[] = [];
+    for (const [sid, fields] of entries) frames.push(formatEventFrame(sid, epoch, fieldOf(fields, "t"), fieldOf(fields, "p")));
+    const last = entries.at(-1);
+    return { frames, lastStreamId: last ? last[0] : null };
+  }
+
+  /**
+   * Decide whether a client that saw everything up to `after` can resume from the log:
+   * returns the stream id to read after, or null when it must resync from a snapshot (the id is
+   * from another epoch, or was trimmed away, or never existed).
+   */
+  async resumePoint(after: string): Promise<{ epoch: string; streamId: string } | null> {
+    const [epochRes, infoRes] = (await this.redis.multi().get(this.keys.logEpoch).call("XINFO", "STREAM", this.keys.log).exec()) as [
+      [Error | null, string | null],
+      [Error | null, unknown[] | null],
+    ];
+    // A missing stream is an error here (XINFO on no key); anything else is Redis failing.
+    if (epochRes[0]) throw epochRes[0];
+    if (infoRes[0] && !/no such key/i.test(infoRes[0].message)) throw infoRes[0];
+    const epoch = epochRes[1] ?? "";
+    const infoRaw = infoRes[0] ? null : infoRes[1];
+    if (after === ORIGIN_ID) {
+      // The client saw an empty log: fine as long as nothing was ever trimmed from this one.
+      if (!infoRaw) return { epoch, streamId: "-" };
+      // Trimming does not move max-deleted-entry-id; entries-added vs length tells.
+      const intact = Number(infoField(infoRaw, "entries-added")) === Number(infoField(infoRaw, "length"));
+      return intact ? { epoch, streamId: "-" } : null;
+    }
+    const parsed = parseEventId(after);
+    if (!parsed || parsed.epoch !== epoch) return null;
+    const found = await this.redis.xrange(this.keys.log, parsed.streamId, parsed.streamId);
+    return found.length === 1 ? { epoch, streamId: parsed.streamId } : null;
+  }
+
+  /** Drop events older than `maxAgeMs` (XTRIM MINID ~). */
+  async trimByAge(now: number, maxAgeMs: number): Promise<number> {
+    return await this.redis.xtrim(this.keys.log, "MINID", "~", `${Math.max(0, now - maxAgeMs)}-0`);
+  }
+}
+
+function fieldOf(fields: string[], name: string): string {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? "";
+  return "";
+}
+
+function infoField(info: unknown[], name: string): unknown {
+  for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
+  return undefined;
+}

@@ -1,0 +1,149 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Host } from "@tether/protocol";
+import type { EventLog, Op } from "./event-log";
+import { casUpdate } from "./projection";
+import type { Keys } from "./keys";
+
+/** A host's private state, beside its public projection. */
+export interface HostMeta {
+  /** Version, bumped by every write; the compare-and-set guard. */
+  v: string;
+  /** Connection epoch: bumped by every agent connection. */
+  epoch: number;
+  /** Hub node holding the agent's socket now ('' when none). */
+  node: string;
+  /** sha256 of the agent token. */
+  token: string;
+}
+
+/** What a mutation decides: the new public host (null = no change) and private fields to set. */
+export interface HostChange {
+  host: Host | null;
+  meta?: Partial<Omit<HostMeta, "v">>;
+  /** Publish a `host_update` event (default true when `host` is given). */
+  publish?: boolean;
+  extraOps?: Op[];
+}
+
+export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+export const newToken = () => `tth_${randomBytes(32).toString("base64url")}`;
+
+/** Hosts: the projection and its only writers (every write goes through the event log). */
+export class HostStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly log: EventLog,
+  ) {}
+
+  async get(id: string): Promise<Host | null> {
+    const json = await this.redis.hget(this.keys.hosts, id);
+    return json ? parseHost(json) : null;
+  }
+
+  async list(): Promise<Host[]> {
+    const all = await this.redis.hvals(this.keys.hosts);
+    return all.map(parseHost).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Host id for a token, or null. */
+  async idForToken(token: string): Promise<string | null> {
+    return this.redis.hget(this.keys.tokens, hashToken(token));
+  }
+
+  async meta(id: string): Promise<HostMeta | null> {
+    const raw = await this.redis.hgetall(this.keys.hostMeta(id));
+    return raw.v ? toMeta(raw) : null;
+  }
+
+  /** Create a host (offline) and its token; the token is returned once and stored only hashed. */
+  async create(name: string, now: number): Promise<{ host: Host; token: string }> {
+    const id = randomUUID();
+    const token = newToken();
+    const tokenHash = hashToken(token);
+    const host: Host = { id, name, status: "offline" };
+    const res = await this.log.append({
+      event: { type: "host_update", payload: { host } },
+      guards: [{ key: this.keys.hostMeta(id), field: "v", equals: "" }],
+      ops: [
+        { cmd: "HSET", key: this.keys.hosts, args: [id, JSON.stringify(host)] },
+        { cmd: "HSET", key: this.keys.hostMeta(id), args: ["v", 1, "epoch", 0, "node", "", "token", tokenHash, "created_at", now] },
+        { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
+      ],
+    });
+    if (!res.ok) throw new Error("host id collision");
+    return { host, token };
+  }
+
+  /**
+   * Read-modify-write one host with compare-and-set on its version. `mutate` gets the current
+   * host and meta and returns the change, or null for none. Returns the new host, or null when
+   * the host does not exist or `mutate` declined.
+   */
+  async update(id: string, mutate: (host: Host, meta: HostMeta) => HostChange | null): Promise<Host | null> {
+    const res = await casUpdate<Host>({
+      redis: this.redis,
+      log: this.log,
+      hash: this.keys.hosts,
+      id,
+      metaKey: this.keys.hostMeta(id),
+      parse: parseHost,
+      mutate: (host, raw) => {
+        const change = mutate(host, toMeta(raw));
+        if (!change) return null;
+        const publish = change.host !== null && change.publish !== false;
+        return {
+          value: change.host,
+          meta: change.meta,
+          event: publish ? { type: "host_update", payload: { host: change.host! } } : undefined,
+          extraOps: change.extraOps,
+        };
+      },
+    });
+    return res?.value ?? null;
+  }
+
+  /** Replace the token; the old one stops working at once. Returns the new token, or null. */
+  async rotateToken(id: string): Promise<string | null> {
+    const token = newToken();
+    const tokenHash = hashToken(token);
+    const done = await this.update(id, (host, meta) => ({
+      host: null,
+      meta: { token: tokenHash },
+      extraOps: [
+        { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
+        { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
+      ],
+    }));
+    return done ? token : null;
+  }
+
+  /** Delete a host and revoke its token. Returns false when there was no such host. */
+  async remove(id: string): Promise<boolean> {
+    const meta = await this.meta(id);
+    if (!meta) return false;
+    const res = await this.log.append({
+      event: { type: "host_removed", payload: { host_id: id } },
+      guards: [{ key: this.keys.hostMeta(id), field: "v", equals: meta.v }],
+      ops: [
+        { cmd: "HDEL", key: this.keys.hosts, args: [id] },
+        { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
+        { cmd: "DEL", key: this.keys.hostMeta(id), args: [] },
+      ],
+    });
+    return res.ok ? true : this.remove(id);
+  }
+}
+
+/**
+ * Host JSON from our own projection. Only Tether writes it, from values that passed the schemas
+ * at the edge, so it is trusted: no re-validation on this hot path (every heartbeat reads it).
+ */
+function parseHost(json: string): Host {
+  return JSON.parse(json) as Host;
+}
+
+function toMeta(raw: Record<string, string>): HostMeta {
+  return { v: raw.v ?? "", epoch: Number(raw.epoch ?? 0), node: raw.node ?? "", token: raw.token ?? "" };
+}

@@ -1,0 +1,54 @@
+/**
+ * Every Redis key and channel Tether uses, under `REDIS_PREFIX`. Nothing else builds a key.
+ */
+export function createKeys(prefix: string) {
+  const p = prefix;
+  return {
+    prefix: p,
+    /** The event log (Stream). */
+    log: `${p}:log`,
+    /** Random id created with the log; changes when Redis lost the log. */
+    logEpoch: `${p}:log:epoch`,
+    /** Pub/Sub: every fleet event, as the browser frame (doorbell, never the record). */
+    eventsChannel: `${p}:events`,
+    /** Pub/Sub: cluster-wide control messages (logout, …). */
+    controlChannel: `${p}:control`,
+    /** Pub/Sub: messages for the hub holding this host's agent (commands, cancel, replace, revoke). */
+    hostChannel: (hostId: string) => `${p}:host-ch:${hostId}`,
+    /** Hash id → host JSON (the public projection). */
+    hosts: `${p}:hosts`,
+    /** Hash of a host's private state: v (version), epoch, node, token (hash). */
+    hostMeta: (hostId: string) => `${p}:host:${hostId}`,
+    /** Hash token hash → host id. */
+    tokens: `${p}:tokens`,
+    /** Hash id → command JSON (projection). */
+    commands: `${p}:commands`,
+    /** Hash of a command's private state: next_seq. */
+    commandMeta: (commandId: string) => `${p}:cmd:${commandId}`,
+    /** List of a command's output chunks (JSON), in seq order. */
+    commandOutput: (commandId: string) => `${p}:cmd:${commandId}:out`,
+    /** Sorted set of a host's commands, scored by creation time. */
+    hostCommands: (hostId: string) => `${p}:host:${hostId}:cmds`,
+    /** Sorted set of a host's unfinished commands, in dispatch order. */
+    hostPending: (hostId: string) => `${p}:host:${hostId}:pending`,
+    /** Hash username → user JSON (with password hash). */
+    users: `${p}:users`,
+    /** express-session store prefix (connect-redis). */
+    sessionPrefix: `${p}:sess:`,
+    session: (sid: string) => `${p}:sess:${sid}`,
+    /** Set of hub node ids that ever announced themselves and were not swept. */
+    hubs: `${p}:hubs`,
+    /** A hub's liveness key (TTL). */
+    hubAlive: (nodeId: string) => `${p}:hub:${nodeId}:alive`,
+    /** Hash host id → connection epoch of the agents a hub holds. */
+    hubHosts: (nodeId: string) => `${p}:hub:${nodeId}:hosts`,
+    /** Login rate limiter prefix. */
+    loginLimit: `${p}:rl:login:`,
+    /** BullMQ prefix (queues live under it). */
+    bullPrefix: `${p}:bull`,
+  };
+}
+export type Keys = ReturnType<typeof createKeys>;
+
+/** BullMQ queue names. */
+export const QueueName = { PRESENCE: "presence", COMMANDS: "commands" } as const;

@@ -1,0 +1,133 @@
+/** The atomic append (Lua: guards, projection ops, XADD, PUBLISH) against a real Redis. */
+import type { Redis } from "ioredis";
+import { EventLog, ORIGIN_ID, createKeys, formatEventId, type Keys } from "../src";
+import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
+
+let server: TestRedis;
+let redis: Redis;
+let sub: Redis;
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = newRedisClient(server.url);
+  sub = newRedisClient(server.url);
+});
+afterAll(async () => {
+  await closeClient(redis);
+  await closeClient(sub);
+  await server.stop();
+});
+
+function fresh(maxLen = 1000): { keys: Keys; log: EventLog } {
+  const keys = createKeys(server.newPrefix());
+  return { keys, log: new EventLog({ redis, keys, maxLen }) };
+}
+
+const host = (id: string, status: "online" | "offline" = "offline") => ({ id, name: id, status });
+
+test("append writes the projection, the log and the channel in one step; the published frame is the logged one", async () => {
+  const { keys, log } = fresh();
+  const published: string[] = [];
+  await sub.subscribe(keys.eventsChannel);
+  const got = new Promise<void>((resolve) =>
+    sub.on("message", (channel: string, message: string) => {
+      if (channel === keys.eventsChannel) {
+        published.push(message);
+        resolve();
+      }
+    }),
+  );
+  const res = await log.append({
+    event: { type: "host_update", payload: { host: host("h1") } },
+    ops: [{ cmd: "HSET", key: keys.hosts, args: ["h1", JSON.stringify(host("h1"))] }],
+  });
+  expect(res.ok).toBe(true);
+  await got;
+  const frame = (res as { frame: string }).frame;
+  expect(published).toEqual([frame]);
+  const epoch = await log.epoch();
+  expect(epoch).toMatch(/^[0-9a-f]{8}$/);
+  const { frames } = await log.readFrames(epoch, "-", 10);
+  expect(frames).toEqual([frame]);
+  expect(JSON.parse(frame)).toMatchObject({ type: "host_update", payload: { host: host("h1") } });
+  expect(await redis.hget(keys.hosts, "h1")).toBe(JSON.stringify(host("h1")));
+  await sub.unsubscribe(keys.eventsChannel);
+});
+
+test("a failed guard writes nothing at all and says which guard and what it found", async () => {
+  const { keys, log } = fresh();
+  await redis.hset(`${keys.prefix}:meta`, "v", "3");
+  const res = await log.append({
+    event: { type: "host_removed", payload: { host_id: "h1" } },
+    guards: [
+      { key: `${keys.prefix}:meta`, field: "v", equals: "3" },
+      { key: `${keys.prefix}:meta`, field: "owner", equals: "me" },
+    ],
+    ops: [{ cmd: "HSET", key: keys.hosts, args: ["h1", "x"] }],
+  });
+  expect(res).toEqual({ ok: false, failedGuard: 2, actual: "" });
+  expect(await redis.exists(keys.log, keys.hosts)).toBe(0);
+});
+
+test("resume points: an id in the log resumes; a trimmed, foreign-epoch or malformed id asks for a resync", async () => {
+  const { log } = fresh(100);
+  const ids: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const res = await log.append({ event: { type: "host_removed", payload: { host_id: `h${i}` } } });
+    ids.push(JSON.parse((res as { frame: string }).frame).id);
+  }
+  const epoch = await log.epoch();
+  // MAXLEN ~ keeps at least 100; the first ones are gone.
+  expect(await log.resumePoint(ids[0]!)).toBeNull();
+  expect(await log.resumePoint(ids[299]!)).toEqual({ epoch, streamId: expect.any(String) });
+  const other = ids[299]!.replace(/-[^-]+$/, "-ffffffff");
+  expect(await log.resumePoint(other)).toBeNull();
+  expect(await log.resumePoint("garbage")).toBeNull();
+  // The origin id resumes only while nothing was ever trimmed.
+  expect(await log.resumePoint(ORIGIN_ID)).toBeNull();
+  const point = await log.resumePoint(ids[250]!);
+  const { frames } = await log.readFrames(epoch, point!.streamId, 1000);
+  expect(frames.map((f) => JSON.parse(f).id)).toEqual(ids.slice(251));
+});
+
+test("a new log gets a new epoch, so ids from before Redis lost its data never resume", async () => {
+  const { keys, log } = fresh();
+  const first = await log.append({ event: { type: "host_removed", payload: { host_id: "a" } } });
+  const oldId = JSON.parse((first as { frame: string }).frame).id as string;
+  expect(await log.resumePoint(ORIGIN_ID)).toEqual({ epoch: await log.epoch(), streamId: "-" });
+  await redis.del(keys.log, keys.logEpoch);
+  const second = new EventLog({ redis, keys, maxLen: 1000 });
+  await second.append({ event: { type: "host_removed", payload: { host_id: "b" } } });
+  expect(await second.resumePoint(oldId)).toBeNull();
+  expect(formatEventId("1-0", "x")).toBe("0000000000001-00000000-x");
+});
+
+test("a run of output frames: each checked in order, stored ones logged and published together in one message", async () => {
+  const { keys, log } = fresh();
+  const meta = keys.commandMeta("c1");
+  await redis.hset(meta, "host", "h1", "next_seq", 0, "status", "running");
+  const got = new Promise<string>((resolve) => {
+    sub.on("message", (channel: string, message: string) => channel === keys.eventsChannel && resolve(message));
+  });
+  await sub.subscribe(keys.eventsChannel);
+  const frame = (seq: number) => ({
+    metaKey: meta,
+    outputKey: keys.commandOutput("c1"),
+    seq,
+    payloadJson: JSON.stringify({ command_id: "c1", host_id: "h1", seq, stream: "stdout", data: `line ${seq}\n` }),
+    chunkJson: JSON.stringify({ seq, stream: "stdout", data: `line ${seq}\n` }),
+  });
+  expect(await log.appendOutputs("h1", [frame(0), frame(1), frame(1), frame(5), frame(2)])).toBe("ssdgs");
+  const message = await got;
+  const frames = message.split("\n").map((f) => JSON.parse(f));
+  expect(frames.map((f) => f.payload.seq)).toEqual([0, 1, 2]);
+  expect(new Set(frames.map((f) => f.id)).size).toBe(3);
+  expect(await redis.lrange(keys.commandOutput("c1"), 0, -1)).toHaveLength(3);
+  expect(await redis.xlen(keys.log)).toBe(3);
+  // Another host's frames, or a finished command's, are refused and change nothing.
+  expect(await log.appendOutputs("h2", [frame(3)])).toBe("u");
+  await redis.hset(meta, "status", "succeeded");
+  expect(await log.appendOutputs("h1", [frame(3)])).toBe("n");
+  expect(await redis.xlen(keys.log)).toBe(3);
+  await sub.unsubscribe(keys.eventsChannel);
+});

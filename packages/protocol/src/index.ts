@@ -1,0 +1,4 @@
+export * from "./common";
+export * from "./codes";
+export * from "./frames";
+export * from "./rest";

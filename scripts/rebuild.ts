@@ -1,0 +1,53 @@
+/**
+ * `npm run rebuild [-- --force]`: drop the host and command projections and fold them again
+ * from the event log. Run it with the hubs, API and workers stopped (events appended while it
+ * folds would be missed). Refuses when the log was trimmed, unless --force: a trimmed log no
+ * longer holds the oldest facts, and the hosts they created would disappear.
+ */
+import { parseArgs } from "node:util";
+import {
+  bootConfig,
+  closeRedis,
+  createKeys,
+  createLogger,
+  createRedis,
+  foldLog,
+  logIsComplete,
+  whenReady,
+  writeProjection,
+} from "@tether/core";
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { force: { type: "boolean", default: false } } });
+  const config = bootConfig();
+  const log = createLogger({ level: config.LOG_LEVEL, nodeId: config.NODE_ID, service: "rebuild" });
+  const redis = createRedis(config.REDIS_URL, "command", log);
+  try {
+    await whenReady(redis, 10_000);
+    const keys = createKeys(config.REDIS_PREFIX);
+    if (!values.force && !(await logIsComplete(redis, keys))) {
+      process.stderr.write(
+        "tether rebuild: the event log was trimmed, so it no longer holds every fact; re-run with --force to rebuild from what is left\n",
+      );
+      return 2;
+    }
+    const started = Date.now();
+    const { state, events } = await foldLog(redis, keys);
+    await writeProjection(redis, keys, state);
+    log.info(
+      { events, hosts: state.hosts.size, commands: state.commands.size, ms: Date.now() - started },
+      "projections rebuilt from the log",
+    );
+    return 0;
+  } finally {
+    await closeRedis(redis);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`tether rebuild: ${err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { connect } from "node:net";
+import { resolve } from "node:path";
+import { runService, type Logger } from "@tether/core";
+import { createApi } from "../services/api/src/app";
+import { createHub } from "../services/hub/src/hub";
+import { createWorker } from "../services/worker/src/worker";
+import { ensureDashboardBuilt } from "./dashboard-build";
+
+const ROOT = resolve(__dirname, "..");
+const WEB_DIST = resolve(ROOT, "web/dist");
+
+/** Does something answer on host:port? */
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const sock = connect({ host, port });
+    sock.setTimeout(500);
+    sock.once("connect", () => (sock.destroy(), done(true)));
+    sock.once("timeout", () => (sock.destroy(), done(false)));
+    sock.once("error", () => done(false));
+  });
+}
+
+/**
+ * With no REDIS_URL and nothing on 127.0.0.1:6379, start a local redis-server (AOF on, data in
+ * .data/redis) so a fresh clone runs with one command.
+ */
+async function localRedis(log: Logger): Promise<ChildProcess | null> {
+  if (process.env.REDIS_URL || (await answers("127.0.0.1", 6379))) return null;
+  if (spawnSync("redis-server", ["--version"]).status !== 0) {
+    process.stderr.write(
+      "tether: no Redis at 127.0.0.1:6379 and no redis-server binary.\n" +
+        "  Install one (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),\n" +
+        "  or point REDIS_URL at a Redis 7 server.\n",
+    );
+    process.exit(1);
+  }
+  const dir = resolve(ROOT, ".data/redis");
+  mkdirSync(dir, { recursive: true });
+  const child = spawn("redis-server", ["--port", "6379", "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", ""], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((ok, fail) => {
+    child.once("exit", (code) => fail(new Error(`redis-server exited with ${code}`)));
+    child.stdout?.on("data", (b: Buffer) => b.toString().includes("Ready to accept connections") && ok());
+  });
+  log.info({ dir }, "started a local redis-server (AOF on)");
+  return child;
+}
+
+/** Everything in one process: api + hub + worker + dashboard on PORT. */
+void runService(
+  "all",
+  ["command", "subscriber", "bullmq"],
+  async ({ config, redis, clock, log, metrics, app }) => {
+    if (config.sessionSecretGenerated) log.warn("SESSION_SECRET is not set: using a random one; everyone logs in again after a restart");
+    const api = createApi({ config, redis, clock, log, metrics, staticDir: WEB_DIST });
+    const hub = createHub({ config, redis, clock, log, metrics });
+    const worker = createWorker({ config, redis, clock, log, metrics });
+    const admin = await api.bootstrapAdmin({ generateIfNone: true });
+    await worker.start();
+    await hub.start();
+    app.use(api.app);
+    return {
+      attach: (server) => hub.attach(server),
+      collect: () => worker.collect(),
+      listening(port) {
+        if (admin) {
+          // Printed once, never logged: the only time this password is shown.
+          process.stdout.write(`\n  Tether created the first user.\n  username: ${admin.username}\n  password: ${admin.password}\n\n`);
+        }
+        log.info({ port, url: `http://localhost:${port}` }, "tether is up");
+      },
+      async stop() {
+        await hub.close();
+        await worker.close();
+        await api.close();
+      },
+    };
+  },
+  {
+    async prepare({ log }) {
+      // A fresh clone has no web/dist: build the dashboard (a second or two) before serving it.
+      ensureDashboardBuilt();
+      const redisChild = await localRedis(log);
+      return () => redisChild?.kill("SIGTERM");
+    },
+  },
+);

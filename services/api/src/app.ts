@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import express, { type Express } from "express";
+import session from "express-session";
+import { RedisStore } from "connect-redis";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  QueueName,
+  createStores,
+  SESSION_COOKIE,
+  type Clock,
+  type Config,
+  type DispatchDeps,
+  type DispatchJob,
+  type Logger,
+  type Metrics,
+} from "@tether/core";
+import { errorHandler, HttpError } from "./errors";
+import { requireOrigin } from "./middleware/origin";
+import { requireSession } from "./middleware/session";
+import { sessionRoutes } from "./routes/session";
+import { hostRoutes } from "./routes/hosts";
+import { commandRoutes } from "./routes/commands";
+import { eventRoutes } from "./routes/events";
+import { UserStore } from "./users";
+
+/** Largest JSON body the API accepts. */
+export const MAX_BODY = "64kb";
+/** Session lifetime: 7 days from login (not extended by use). */
+export const SESSION_TTL_S = 7 * 24 * 3600;
+
+export interface ApiDeps {
+  config: Pick<
+    Config,
+    | "REDIS_PREFIX"
+    | "NODE_ID"
+    | "SESSION_SECRET"
+    | "ALLOWED_ORIGINS"
+    | "TRUST_PROXY"
+    | "LOGIN_RATE_LIMIT"
+    | "LOG_MAX_LEN"
+    | "ADMIN_USER"
+    | "ADMIN_PASSWORD"
+  >;
+  /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
+  redis: { command: Redis; bullmq: Redis };
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** Built dashboard to serve at `/` (skipped when absent). */
+  staticDir?: string;
+}
+
+export interface Api {
+  /** The Express app; the caller mounts ops routes and calls `listen`. */
+  app: Express;
+  /** Create the admin from ADMIN_USER/ADMIN_PASSWORD, or, with `generateIfNone` and no users, a random one. */
+  bootstrapAdmin(opts: { generateIfNone: boolean }): Promise<{ username: string; password: string } | null>;
+  close(): Promise<void>;
+}
+
+/** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
+export function createApi(deps: ApiDeps): Api {
+  const { config, redis, clock, log, metrics } = deps;
+  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics);
+  const users = new UserStore(redis.command, keys);
+  const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
+  const dispatch: DispatchDeps = { hosts, commands, queue, redis: redis.command, keys, nodeId: config.NODE_ID, now: () => clock.now() };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.TRUST_PROXY ? 1 : false);
+  app.use((req, res, next) => {
+    // A request id in every log line of the request, echoed to the client for support.
+    const incoming = req.headers["x-request-id"];
+    const id = typeof incoming === "string" && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader("X-Request-Id", id);
+    req.log = log.child({ req: id });
+    next();
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: MAX_BODY }));
+  api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));
+  api.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: config.SESSION_SECRET,
+      store: new RedisStore({ client: redis.command, prefix: keys.sessionPrefix, ttl: SESSION_TTL_S }),
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      proxy: config.TRUST_PROXY,
+      cookie: { httpOnly: true, sameSite: "lax", secure: "auto", path: "/", maxAge: SESSION_TTL_S * 1000 },
+    }),
+  );
+  api.use("/session", sessionRoutes({ redis: redis.command, keys, users, nodeId: config.NODE_ID, loginLimit: config.LOGIN_RATE_LIMIT }));
+  api.use(requireSession);
+  api.use("/hosts", hostRoutes({ redis: redis.command, keys, hosts, commands, dispatch, clock, nodeId: config.NODE_ID }));
+  api.use("/commands", commandRoutes({ commands, dispatch }));
+  api.use("/events", eventRoutes({ eventLog }));
+  api.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
+  app.use("/api", api);
+
+  if (deps.staticDir && existsSync(deps.staticDir)) {
+    app.use(express.static(deps.staticDir, { index: "index.html", maxAge: "1h" }));
+  }
+  app.use(errorHandler);
+
+  return {
+    app,
+    async bootstrapAdmin({ generateIfNone }) {
+      if (config.ADMIN_USER && config.ADMIN_PASSWORD) {
+        if (await users.create(config.ADMIN_USER, config.ADMIN_PASSWORD)) log.info({ user: config.ADMIN_USER }, "admin user created");
+        return null;
+      }
+      if (!generateIfNone || (await users.count()) > 0) return null;
+      const password = (await import("node:crypto")).randomBytes(12).toString("base64url");
+      return (await users.create("admin", password)) ? { username: "admin", password } : null;
+    },
+    async close() {
+      await queue.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import type { OutputFrame } from "@tether/protocol";
+
+/** Writes in flight at which the hub stops reading an agent's socket, and resumes. */
+const PAUSE_AT = 16;
+const RESUME_AT = 4;
+
+/** One agent socket and what the hub knows of it. */
+export class AgentConn {
+  /** The presence write has started (on `register`, on another first frame, or after a grace). */
+  connecting = false;
+  /** Connection epoch given by the presence write; 0 until it is done. */
+  epoch = 0;
+  registered = false;
+  closed = false;
+  /** Resolves true once this connection holds the host (false: revoked or replaced first). */
+  ready: Promise<boolean>;
+  markReady!: (ok: boolean) => void;
+
+  /** Connection id, in every log line about this socket. */
+  readonly id = randomBytes(4).toString("hex");
+  /** Resolves when the socket has closed. */
+  readonly gone: Promise<void>;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly hostId: string,
+    readonly tokenHash: string,
+    private readonly onSend: (type: string) => void = () => undefined,
+  ) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.gone = new Promise((resolve) => ws.once("close", () => resolve()));
+  }
+
+  /** Output frames received in this read, not yet written (CommandRelay batches them). */
+  outputBatch: Array<OutputFrame["payload"]> = [];
+  /** Writes of this connection's frames still in flight. */
+  private inflight = new Set<Promise<unknown>>();
+  /** A write failed since the last check: the frames may be lost, so no ping may confirm them. */
+  private writeFailed = false;
+
+  /**
+   * Track a write made for one of this connection's frames. Backpressure: while too many writes
+   * are in flight the hub stops reading this socket, so a fast agent is slowed to the store's
+   * pace (its unsent output waits on its side, bounded there) instead of queueing in the hub.
+   */
+  track<T>(write: Promise<T>): Promise<T> {
+    this.inflight.add(write);
+    if (this.inflight.size === PAUSE_AT) this.ws.pause();
+    const done = () => {
+      this.inflight.delete(write);
+      if (this.inflight.size === RESUME_AT) this.ws.resume();
+    };
+    write.then(done, () => {
+      done();
+      this.writeFailed = true;
+    });
+    return write;
+  }
+
+  /**
+   * Resolves once every write tracked so far has settled: true if all succeeded. On false the
+   * caller closes the socket so the agent resends what it has not seen confirmed.
+   */
+  async settled(): Promise<boolean> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    return !this.writeFailed;
+  }
+
+  send(frame: { type: string; payload: unknown }): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(frame));
+    this.onSend(frame.type);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+  }
+}

@@ -1,0 +1,314 @@
+import type { WebSocket } from "ws";
+import type { Queue } from "bullmq";
+import { AgentToHubSchema, CloseCode, ErrorCode, type AgentToHub, type Host } from "@tether/protocol";
+import {
+  offlineJobId,
+  type Clock,
+  type HostChannelMessage,
+  type HostStore,
+  type Keys,
+  type Logger,
+  type Metrics,
+  type OfflineCheckJob,
+} from "@tether/core";
+import type { Redis } from "ioredis";
+import { AgentConn } from "./agent-conn";
+import { FrameGuard, sendError } from "./frame-guard";
+import { KeepAlive } from "./keepalive";
+import { FrameRateLimit } from "./rate-limit";
+import type { Subscriptions } from "../subscriptions";
+
+/**
+ * How long a new agent socket may stay silent before its host goes online without `register`.
+ * Agents send `register` right after the handshake, so it is nearly always one write, and a
+ * silent client still shows Online within this bound of its handshake.
+ */
+const REGISTER_GRACE_MS = 250;
+
+type RegisterPayload = Extract<AgentToHub, { type: "register" }>["payload"];
+
+/** The host as a `register` frame describes it. */
+function withRegistration(h: Host, p: RegisterPayload): Host {
+  return {
+    ...h,
+    hostname: p.hostname,
+    os: p.os ?? h.os,
+    arch: p.arch ?? h.arch,
+    version: p.version ?? h.version,
+    labels: p.labels ?? h.labels,
+  };
+}
+
+export interface AgentsDeps {
+  redis: Redis;
+  keys: Keys;
+  hosts: HostStore;
+  presenceQueue: Queue<OfflineCheckJob>;
+  subscriptions: Subscriptions;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  nodeId: string;
+  pingIntervalMs: number;
+  /** Sustained frames per second this kind of socket may send. */
+  framesPerSec: number;
+  offlineTimeoutMs: number;
+  /** Frames about commands (output, command_finished), handled by the command relay. */
+  onCommandFrame(conn: AgentConn, frame: Extract<AgentToHub, { type: "output" | "command_finished" }>): void;
+  /** The agent registered: deliver what waits for it. */
+  onRegistered(conn: AgentConn): void;
+}
+
+/**
+ * Agent sockets on this hub: presence (online on connect, an offline check scheduled on
+ * disconnect), `register` and `heartbeat`, replacement and revocation across nodes.
+ */
+export class Agents {
+  /** The current connection of each host held here. */
+  readonly byHost = new Map<string, AgentConn>();
+  /** Every socket accepted and not yet closed. */
+  private readonly open = new Set<AgentConn>();
+  /** Disconnect handlers still writing (shutdown waits for them). */
+  private readonly leaving = new Set<Promise<void>>();
+
+  private readonly keepAlive: KeepAlive;
+
+  constructor(private readonly deps: AgentsDeps) {
+    this.keepAlive = new KeepAlive(deps.pingIntervalMs, deps.clock);
+  }
+
+  accept(ws: WebSocket, hostId: string, tokenHash: string): void {
+    const { deps } = this;
+    const conn = new AgentConn(ws, hostId, tokenHash, (type) => deps.metrics.framesOut("agent", type).inc());
+    deps.metrics.sockets.inc({ kind: "agent" });
+    this.open.add(conn);
+    const stopPing = this.keepAlive.add(ws, async () => {
+      if (await conn.settled()) return true;
+      conn.close(CloseCode.TRY_AGAIN_LATER, "could not store every frame; reconnect and resend");
+      return false;
+    });
+    // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
+    // with the matching code (1009, 1002, …); without a listener they would crash the hub.
+    ws.on("error", (err) => this.deps.log.debug({ conn: conn.id, host: conn.hostId, err: err.message }, "socket error"));
+    const guard = new FrameGuard(ws, AgentToHubSchema, deps.clock, (code) => {
+      deps.metrics.badFrames.inc({ kind: "agent", code });
+      deps.metrics.framesOut("agent", "error").inc();
+    });
+    // Frames wait for the presence write, then run in arrival order (Redis keeps the order of
+    // commands sent on one connection, so appends need not be awaited one by one).
+    const limit = new FrameRateLimit(deps.framesPerSec, deps.framesPerSec * 4, deps.clock);
+    ws.on("message", (data, isBinary) => {
+      if (!limit.take()) {
+        deps.metrics.badFrames.inc({ kind: "agent", code: ErrorCode.RATE_LIMITED });
+        ws.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded");
+        return;
+      }
+      const frame = guard.parse(data, isBinary);
+      if (!frame) return;
+      deps.metrics.framesIn("agent", frame.type).inc();
+      if (!conn.connecting && frame.type === "register") {
+        // The usual first frame: going online and registering is one write and one event.
+        begin(frame.payload);
+        return;
+      }
+      if (!conn.connecting) begin(undefined);
+      if (conn.epoch === 0) {
+        void conn.ready.then((ok) => ok && this.handle(conn, guard, frame));
+      } else {
+        this.handle(conn, guard, frame);
+      }
+    });
+    // An agent registers right after the handshake; one that stays silent goes online anyway.
+    const grace = deps.clock.setTimeout(() => begin(undefined), REGISTER_GRACE_MS);
+    const begin = (register: RegisterPayload | undefined) => {
+      if (conn.connecting) return;
+      conn.connecting = true;
+      deps.clock.clearTimeout(grace);
+      void this.connect(conn, register);
+    };
+    ws.on("close", () => {
+      stopPing();
+      if (!conn.connecting) {
+        // Gone before going online: nothing was written, nothing to undo.
+        conn.connecting = true;
+        deps.clock.clearTimeout(grace);
+        conn.markReady(false);
+      }
+      conn.closed = true;
+      this.open.delete(conn);
+      deps.metrics.sockets.dec({ kind: "agent" });
+      const done = this.disconnected(conn).finally(() => this.leaving.delete(done));
+      this.leaving.add(done);
+    });
+  }
+
+  private handle(conn: AgentConn, guard: FrameGuard<typeof AgentToHubSchema>, frame: AgentToHub): void {
+    if (frame.type === "register") {
+      conn.registered = true;
+      void this.register(conn, frame.payload);
+      return;
+    }
+    if (!conn.registered) {
+      guard.reject(ErrorCode.NOT_REGISTERED, `send register before ${frame.type}`);
+      return;
+    }
+    if (frame.type === "heartbeat") {
+      void this.write(conn, (host) => ({ ...host, metrics: frame.payload.metrics ?? host.metrics, last_seen: this.deps.clock.now() }));
+      return;
+    }
+    this.deps.onCommandFrame(conn, frame);
+  }
+
+  /**
+   * Take the host: new epoch, online, this node, and (usually) the `register` details, in one
+   * write and one event; older connections anywhere close with 4001.
+   */
+  private async connect(conn: AgentConn, register: RegisterPayload | undefined): Promise<void> {
+    const { deps } = this;
+    try {
+      await deps.subscriptions.addHost(conn.hostId);
+      let epoch = 0;
+      const host = await deps.hosts.update(conn.hostId, (h, meta) => {
+        if (meta.token !== conn.tokenHash) return null;
+        epoch = meta.epoch + 1;
+        const connected: HostChannelMessage = { kind: "connected", node: deps.nodeId, epoch };
+        return {
+          host: { ...(register ? withRegistration(h, register) : h), status: "online", last_seen: deps.clock.now() },
+          meta: { epoch, node: deps.nodeId },
+          extraOps: [
+            { cmd: "HSET", key: deps.keys.hubHosts(deps.nodeId), args: [conn.hostId, epoch] },
+            { cmd: "PUBLISH", key: deps.keys.hostChannel(conn.hostId), args: [JSON.stringify(connected)] },
+          ],
+        };
+      });
+      if (!host) {
+        conn.close(CloseCode.REVOKED, "token revoked");
+        conn.markReady(false);
+        return;
+      }
+      conn.epoch = epoch;
+      if (conn.closed) {
+        // Gone while we took the host: the close handler lets go of it and schedules the check.
+        conn.markReady(true);
+        return;
+      }
+      const previous = this.byHost.get(conn.hostId);
+      this.byHost.set(conn.hostId, conn);
+      if (previous && previous !== conn) previous.close(CloseCode.REPLACED, "replaced by a newer connection");
+      this.deps.log.info({ conn: conn.id, host: conn.hostId, epoch }, "agent connected");
+      if (register) {
+        conn.registered = true;
+        conn.send({ type: "registered", payload: { host_id: conn.hostId } });
+      }
+      conn.markReady(true);
+      if (register) this.deps.onRegistered(conn);
+    } catch (err) {
+      this.deps.log.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "agent connect failed");
+      conn.markReady(false);
+      conn.close(CloseCode.TRY_AGAIN_LATER, "hub cannot reach its store, retry");
+    }
+  }
+
+  /** A `register` after the connection went online (a re-register, or a late one). */
+  private async register(conn: AgentConn, p: RegisterPayload): Promise<void> {
+    const host = await this.write(conn, (h) => ({ ...withRegistration(h, p), last_seen: this.deps.clock.now() }));
+    if (!host) return;
+    conn.send({ type: "registered", payload: { host_id: conn.hostId } });
+    this.deps.onRegistered(conn);
+  }
+
+  /** Update the host while this connection is still the current one. */
+  private async write(conn: AgentConn, change: (h: Host) => Host): Promise<Host | null> {
+    try {
+      return await conn.track(
+        this.deps.hosts.update(conn.hostId, (h, meta) => (meta.epoch === conn.epoch && h.status === "online" ? { host: change(h) } : null)),
+      );
+    } catch (err) {
+      this.deps.log.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "host write failed");
+      sendError(conn.ws, ErrorCode.UNAVAILABLE, "could not store the update, it will be retried");
+      return null;
+    }
+  }
+
+  /** The socket is gone: let go of the host and schedule its offline check. */
+  private async disconnected(conn: AgentConn): Promise<void> {
+    const { deps } = this;
+    this.deps.log.info({ conn: conn.id, host: conn.hostId, epoch: conn.epoch }, "agent disconnected");
+    if (this.byHost.get(conn.hostId) === conn) this.byHost.delete(conn.hostId);
+    await deps.subscriptions.removeHost(conn.hostId).catch(() => undefined);
+    if (!(await conn.ready)) return;
+    try {
+      const stillOurs = await deps.hosts.update(conn.hostId, (h, meta) =>
+        meta.epoch === conn.epoch
+          ? {
+              // Only private state changes here: the public host (and so the log) stays as the
+              // last frame left it, until the offline check decides.
+              host: null,
+              meta: { node: "" },
+              extraOps: [{ cmd: "HDEL", key: deps.keys.hubHosts(deps.nodeId), args: [conn.hostId] }],
+            }
+          : null,
+      );
+      // Replaced meanwhile: the newer connection owns the host (and, if it is on this node, the
+      // entry in this hub's set), so there is nothing to let go of.
+      if (!stillOurs) return;
+      await deps.presenceQueue.add(
+        "offline",
+        { host_id: conn.hostId, epoch: conn.epoch },
+        { jobId: offlineJobId(conn.hostId, conn.epoch), delay: deps.offlineTimeoutMs, removeOnComplete: true, removeOnFail: 100 },
+      );
+    } catch (err) {
+      // The hub's liveness key keeps the host in its set; the worker's sweep is the safety net.
+      this.deps.log.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "could not schedule offline check");
+    }
+  }
+
+  /** A message on a host channel this hub listens to. */
+  onHostMessage(hostId: string, msg: HostChannelMessage): AgentConn | undefined {
+    const conn = this.byHost.get(hostId);
+    if (!conn) return undefined;
+    if (msg.kind === "connected" && msg.epoch > conn.epoch && conn.epoch !== 0) {
+      conn.close(CloseCode.REPLACED, "replaced by a newer connection");
+      this.byHost.delete(hostId);
+      return undefined;
+    }
+    if (msg.kind === "revoked") {
+      conn.close(CloseCode.REVOKED, "token revoked");
+      this.byHost.delete(hostId);
+      return undefined;
+    }
+    return conn;
+  }
+
+  /**
+   * Graceful shutdown, step one: schedule the offline check of every host held here now, with
+   * the full timeout, before any socket closes. Whether or not a close handshake completes in
+   * time, each host then turns offline no sooner than OFFLINE_TIMEOUT_MS, and not at all if its
+   * agent reconnects elsewhere (a newer epoch voids the check).
+   */
+  async handOver(): Promise<void> {
+    const { deps } = this;
+    const held = [...this.byHost.values()].filter((c) => c.epoch > 0 && !c.closed);
+    await Promise.all(
+      held.map((c) =>
+        deps.presenceQueue.add(
+          "offline",
+          { host_id: c.hostId, epoch: c.epoch },
+          { jobId: offlineJobId(c.hostId, c.epoch), delay: deps.offlineTimeoutMs, removeOnComplete: true, removeOnFail: 100 },
+        ),
+      ),
+    ).catch((err: Error) => deps.log.warn({ err: err.message }, "could not schedule offline checks at shutdown"));
+  }
+
+  /** Resolves when every socket has closed and its disconnect handler finished, or after `timeoutMs`. */
+  async drained(timeoutMs: number): Promise<void> {
+    const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([Promise.all([...this.open].map((c) => c.gone)), deadline]);
+    await Promise.race([Promise.all(this.leaving), deadline]);
+  }
+
+  closeAll(code: number, reason: string): void {
+    this.keepAlive.stop();
+    for (const conn of this.open) conn.close(code, reason);
+  }
+}

@@ -1,0 +1,249 @@
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import { CloseCode, ErrorCode, BrowserToHubSchema, type BrowserToHub } from "@tether/protocol";
+import { ORIGIN_ID, formatEventId, type Clock, type EventLog, type Keys, type Logger, type Metrics } from "@tether/core";
+import type { Redis } from "ioredis";
+import { BrowserConn } from "./browser-conn";
+import { FrameGuard, sendError } from "./frame-guard";
+import { KeepAlive } from "./keepalive";
+import { FrameRateLimit } from "./rate-limit";
+
+/** How many times a backfill is retried (with backoff up to 2 s) before browsers are cut loose. */
+const BACKFILL_ATTEMPTS = 10;
+/** Replay reads the log in pages of this many events. */
+const REPLAY_PAGE = 1000;
+
+/** The id inside a published frame: `{"type":"…","id":"<id>",…`, read without parsing it all. */
+export function frameId(frame: Buffer): string {
+  const head = frame.toString("latin1", 0, Math.min(frame.length, 160));
+  const at = head.indexOf('"id":"');
+  if (at < 0) return "";
+  return head.slice(at + 6, head.indexOf('"', at + 6));
+}
+
+/** The type of a published frame, which starts `{"type":"<type>"`. */
+function frameType(frame: Buffer): string {
+  const end = frame.indexOf(34, 9); // the closing quote
+  return end > 9 ? frame.toString("latin1", 9, end) : "unknown";
+}
+
+export interface BrowsersDeps {
+  redis: Redis;
+  keys: Keys;
+  eventLog: EventLog;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  pingIntervalMs: number;
+  /** Sustained frames per second this kind of socket may send. */
+  framesPerSec: number;
+  maxBufferedBytes: number;
+  /** Browser frames other than the fleet stream (dispatch, cancel). */
+  onFrame(conn: BrowserConn, frame: BrowserToHub): Promise<void>;
+}
+
+/**
+ * Every browser socket this hub holds, and the relay of fleet events to them: a snapshot or a
+ * replay first, then live events, with no gap and no duplicate (DESIGN "Event sourcing").
+ */
+export class Browsers {
+  readonly conns = new Set<BrowserConn>();
+  /** Newest event relayed live; where a broken subscription backfills from. */
+  private lastRelayedId = "";
+  /** While backfilling, live frames wait here so order is kept. */
+  private held: Buffer[] | null = null;
+
+  private readonly keepAlive: KeepAlive;
+
+  constructor(private readonly deps: BrowsersDeps) {
+    this.keepAlive = new KeepAlive(deps.pingIntervalMs, deps.clock);
+  }
+
+  /** Take a new browser socket: sync it (snapshot or replay from `after`), then go live. */
+  accept(ws: WebSocket, sid: string, userId: string, after: string | null): void {
+    const { deps } = this;
+    const conn = new BrowserConn(ws, sid, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc());
+    const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: userId });
+    log.debug({ after }, "browser connected");
+    this.conns.add(conn);
+    deps.metrics.sockets.inc({ kind: "browser" });
+    const stopPing = this.keepAlive.add(ws);
+    // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
+    // with the matching code (1009, 1002, …); without a listener they would crash the hub.
+    ws.on("error", (err) => log.debug({ err: err.message }, "socket error"));
+    const guard = new FrameGuard(ws, BrowserToHubSchema, deps.clock, (code) => {
+      deps.metrics.badFrames.inc({ kind: "browser", code });
+      deps.metrics.framesOut("browser", "error").inc();
+    });
+    const limit = new FrameRateLimit(deps.framesPerSec, deps.framesPerSec * 5, deps.clock);
+    ws.on("message", (data, isBinary) => {
+      if (!limit.take()) {
+        deps.metrics.badFrames.inc({ kind: "browser", code: ErrorCode.RATE_LIMITED });
+        ws.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded");
+        return;
+      }
+      const frame = guard.parse(data, isBinary);
+      if (!frame) return;
+      deps.metrics.framesIn("browser", frame.type).inc();
+      deps.onFrame(conn, frame).catch((err: Error) => {
+        log.warn({ err: err.message }, "browser frame failed");
+        sendError(ws, ErrorCode.UNAVAILABLE, "could not handle the frame, try again");
+      });
+    });
+    ws.on("close", () => {
+      stopPing();
+      conn.closed = true;
+      this.conns.delete(conn);
+      deps.metrics.sockets.dec({ kind: "browser" });
+    });
+    this.sync(conn, after).catch((err: Error) => {
+      log.warn({ err: err.message }, "browser sync failed");
+      conn.close(CloseCode.TRY_AGAIN_LATER, "sync failed, resume later");
+    });
+  }
+
+  private async sync(conn: BrowserConn, after: string | null): Promise<void> {
+    const point = after === null ? null : await this.deps.eventLog.resumePoint(after);
+    if (point) {
+      await this.replay(conn, point.epoch, point.streamId);
+    } else {
+      await this.sendSnapshot(conn, after !== null);
+    }
+    conn.goLive();
+  }
+
+  /** `hosts` frame whose id is the newest event it reflects; read atomically with that id. */
+  private async sendSnapshot(conn: BrowserConn, resync: boolean): Promise<void> {
+    const { redis, keys, clock } = this.deps;
+    const res = (await redis.multi().hvals(keys.hosts).xrevrange(keys.log, "+", "-", "COUNT", 1).get(keys.logEpoch).exec()) as [
+      [unknown, string[]],
+      [unknown, Array<[string, string[]]>],
+      [unknown, string | null],
+    ];
+    const hosts = res[0][1];
+    const last = res[1][1][0];
+    const epoch = res[2][1] ?? "";
+    const id = last ? formatEventId(last[0], epoch) : ORIGIN_ID;
+    const ts = last ? Number(last[0].slice(0, last[0].indexOf("-"))) : clock.now();
+    conn.lastSentId = id;
+    this.deps.metrics.framesOut("browser", "hosts").inc();
+    await conn.sendPaced(
+      null,
+      `{"type":"hosts","id":"${id}","ts":${ts},"payload":{"hosts":[${hosts.join(",")}]${resync ? ',"resync":true' : ""}}}`,
+    );
+  }
+
+  /** Every event after `streamId`, page by page, paced by the socket. */
+  private async replay(conn: BrowserConn, epoch: string, streamId: string): Promise<void> {
+    let from = streamId;
+    for (;;) {
+      const { frames, lastStreamId } = await this.deps.eventLog.readFrames(epoch, from, REPLAY_PAGE);
+      for (const f of frames) {
+        const head = Buffer.from(f.slice(0, 160), "latin1");
+        this.deps.metrics.framesOut("browser", frameType(head)).inc();
+        await conn.sendPaced(frameId(head), f);
+      }
+      if (conn.closed || frames.length < REPLAY_PAGE || !lastStreamId) return;
+      from = lastStreamId;
+    }
+  }
+
+  /** A fleet event from the subscription. */
+  relay(frame: Buffer): void {
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
+    this.deliver(frame);
+  }
+
+  /** One published message: a frame, or several (a run of output) separated by newlines. */
+  private deliver(message: Buffer): void {
+    const fresh: Array<{ id: string; frame: Buffer }> = [];
+    for (let start = 0; start < message.length;) {
+      const nl = message.indexOf(10, start);
+      const end = nl < 0 ? message.length : nl;
+      const frame = start === 0 && end === message.length ? message : message.subarray(start, end);
+      start = end + 1;
+      const id = frameId(frame);
+      if (!id) continue;
+      if (this.lastRelayedId && !sameEpoch(id, this.lastRelayedId)) {
+        // Redis lost its log: every browser must resync from a fresh snapshot.
+        this.deps.log.warn("event log epoch changed; asking browsers to resync");
+        this.lastRelayedId = id;
+        for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "event log reset, resume");
+        return;
+      }
+      if (id <= this.lastRelayedId) continue;
+      this.lastRelayedId = id;
+      fresh.push({ id, frame });
+    }
+    const first = fresh[0];
+    if (!first) return;
+    this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - Number(first.id.slice(0, 13))) / 1000);
+    for (const c of this.conns) c.offer(fresh);
+    if (this.conns.size > 0) {
+      for (const f of fresh) this.deps.metrics.framesOut("browser", frameType(f.frame)).inc(this.conns.size);
+    }
+  }
+
+  /**
+   * The subscription broke and came back: Pub/Sub dropped whatever was published meanwhile, so
+   * read it from the log (after the last id relayed) before relaying live frames again.
+   */
+  async backfill(): Promise<void> {
+    if (!this.lastRelayedId || this.held) return;
+    this.held = [];
+    try {
+      // Redis may still be loading or flapping: keep trying for a while before giving up on
+      // the browsers (who then resume by themselves).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.backfillOnce();
+          return;
+        } catch (err) {
+          if (attempt >= BACKFILL_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+        }
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, "backfill failed; asking browsers to resume");
+      for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "relay interrupted, resume");
+    } finally {
+      const held = this.held ?? [];
+      this.held = null;
+      for (const f of held) this.deliver(f);
+    }
+  }
+
+  private async backfillOnce(): Promise<void> {
+    const point = await this.deps.eventLog.resumePoint(this.lastRelayedId);
+    if (!point) {
+      this.deps.log.warn("event log reset while the subscription was down; asking browsers to resync");
+      for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "event log reset, resume");
+      this.lastRelayedId = "";
+      return;
+    }
+    let from = point.streamId;
+    for (;;) {
+      const { frames, lastStreamId } = await this.deps.eventLog.readFrames(point.epoch, from, REPLAY_PAGE);
+      for (const f of frames) this.deliver(Buffer.from(f));
+      if (frames.length < REPLAY_PAGE || !lastStreamId) return;
+      from = lastStreamId;
+    }
+  }
+
+  /** Close the sockets of a logged-out session. */
+  revokeSession(sid: string): void {
+    for (const c of this.conns) if (c.sid === sid) c.close(CloseCode.REVOKED, "logged out");
+  }
+
+  closeAll(code: number, reason: string): void {
+    this.keepAlive.stop();
+    for (const c of this.conns) c.close(code, reason);
+  }
+}
+
+function sameEpoch(a: string, b: string): boolean {
+  return a.slice(23) === b.slice(23);
+}

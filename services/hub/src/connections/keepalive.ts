@@ -1,0 +1,68 @@
+import type { WebSocket } from "ws";
+import type { Clock } from "@tether/core";
+
+/** How many slots one ping interval is cut into. */
+const SLOTS = 50;
+
+interface Entry {
+  ws: WebSocket;
+  alive: boolean;
+  beforePing?: () => Promise<boolean>;
+}
+
+/**
+ * Keepalive for every socket of a hub, on one timer: the ping interval is cut into slots and
+ * each socket pings in the slot of its connect time, so pings spread over the interval instead
+ * of going out in one burst, and 10,000 sockets cost one timer rather than 10,000. A socket that
+ * did not pong since its previous ping is terminated.
+ *
+ * `beforePing` (agents) delays the ping until every frame received so far is stored; it returns
+ * false when storing one failed, and then no ping goes out. An agent takes a ping as proof that
+ * the frames it sent before its previous pong are safe (packages/agent outbox), so a ping must
+ * never overtake a write.
+ */
+export class KeepAlive {
+  private readonly slots: Array<Set<Entry>> = Array.from({ length: SLOTS }, () => new Set());
+  private cursor = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    intervalMs: number,
+    private readonly clock: Clock,
+  ) {
+    this.timer = clock.setInterval(() => this.tick(), Math.max(1, intervalMs / SLOTS));
+    this.timer.unref?.();
+  }
+
+  /** Start keeping `ws` alive; returns the function that stops it. */
+  add(ws: WebSocket, beforePing?: () => Promise<boolean>): () => void {
+    const entry: Entry = { ws, alive: true, beforePing };
+    // The slot just behind the cursor comes round last: a full interval before the first ping.
+    const slot = this.slots[(this.cursor + SLOTS - 1) % SLOTS]!;
+    slot.add(entry);
+    ws.on("pong", () => {
+      entry.alive = true;
+    });
+    return () => slot.delete(entry);
+  }
+
+  stop(): void {
+    this.clock.clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const slot = this.slots[this.cursor]!;
+    this.cursor = (this.cursor + 1) % SLOTS;
+    for (const entry of slot) {
+      const { ws } = entry;
+      if (!entry.alive) {
+        slot.delete(entry);
+        ws.terminate();
+        continue;
+      }
+      entry.alive = false;
+      if (!entry.beforePing) ws.ping();
+      else void entry.beforePing().then((ok) => ok && ws.readyState === ws.OPEN && ws.ping());
+    }
+  }
+}

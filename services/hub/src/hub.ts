@@ -1,0 +1,192 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { CloseCode } from "@tether/protocol";
+import {
+  QueueName,
+  createStores,
+  type Clock,
+  type Config,
+  type Logger,
+  type DispatchJob,
+  type Metrics,
+  type OfflineCheckJob,
+} from "@tether/core";
+import { authenticate } from "./upgrade/authenticate";
+import { Agents } from "./connections/agents";
+import { Browsers } from "./connections/browsers";
+import { Subscriptions } from "./subscriptions";
+import { Liveness } from "./presence";
+import { CommandRelay } from "./commands/command-relay";
+
+/** The WebSocket path (CONTRACT §3). */
+export const WS_PATH = "/ws";
+
+export interface HubDeps {
+  config: Pick<
+    Config,
+    | "REDIS_PREFIX"
+    | "NODE_ID"
+    | "SESSION_SECRET"
+    | "ALLOWED_ORIGINS"
+    | "TRUST_PROXY"
+    | "PING_INTERVAL_MS"
+    | "AGENT_FRAMES_PER_SEC"
+    | "BROWSER_FRAMES_PER_SEC"
+    | "OFFLINE_TIMEOUT_MS"
+    | "MAX_MESSAGE_BYTES"
+    | "MAX_BUFFERED_BYTES"
+    | "HUB_TTL_MS"
+    | "LOG_MAX_LEN"
+  >;
+  /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
+  redis: { command: Redis; subscriber: Redis; bullmq: Redis };
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface Hub {
+  /** Serve WebSocket upgrades on `server` at `/ws`. */
+  attach(server: Server): void;
+  /** Subscribe and announce this node; resolves when ready for traffic. */
+  start(): Promise<void>;
+  /** Close every socket with 1001 (clients move to another node) and let go of Redis state. */
+  close(): Promise<void>;
+  readonly stats: () => { agents: number; browsers: number };
+}
+
+/** A stateless hub node: terminates agent and browser sockets and relays through Redis. */
+export function createHub(deps: HubDeps): Hub {
+  const { config, redis, clock, log, metrics } = deps;
+  const stores = createStores(redis.command, config, metrics);
+  const { keys, eventLog, hosts } = stores;
+  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  presenceQueue.on("error", (err) => log.warn({ err: err.message }, "presence queue error"));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, clientTracking: false });
+  let shuttingDown = false;
+
+  const dispatchQueue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  dispatchQueue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
+  const commands = new CommandRelay({
+    redis: redis.command,
+    keys,
+    hosts,
+    commands: stores.commands,
+    dispatchQueue,
+    clock,
+    log,
+    nodeId: config.NODE_ID,
+  });
+  const browsers: Browsers = new Browsers({
+    redis: redis.command,
+    keys,
+    eventLog,
+    clock,
+    log,
+    metrics,
+    pingIntervalMs: config.PING_INTERVAL_MS,
+    framesPerSec: config.BROWSER_FRAMES_PER_SEC,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    onFrame: (conn, frame) => commands.onBrowserFrame(conn, frame),
+  });
+  const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, keys, log, {
+    onEvent: (frame) => browsers.relay(frame),
+    onControl: (msg) => {
+      if (msg.kind === "session_revoked") browsers.revokeSession(msg.sid);
+    },
+    onHost: (hostId, msg) => {
+      const conn = agents.onHostMessage(hostId, msg);
+      if (conn) commands.onHostMessage(conn, msg);
+    },
+    onResubscribed: () => {
+      void browsers.backfill();
+      commands.onResubscribed(agents.byHost.values());
+    },
+  });
+  const agents: Agents = new Agents({
+    redis: redis.command,
+    keys,
+    hosts,
+    presenceQueue,
+    subscriptions,
+    clock,
+    log,
+    metrics,
+    nodeId: config.NODE_ID,
+    pingIntervalMs: config.PING_INTERVAL_MS,
+    framesPerSec: config.AGENT_FRAMES_PER_SEC,
+    offlineTimeoutMs: config.OFFLINE_TIMEOUT_MS,
+    onCommandFrame: (conn, frame) => commands.onAgentFrame(conn, frame),
+    onRegistered: (conn) => commands.onAgentRegistered(conn),
+  });
+  const liveness = new Liveness(redis.command, keys, config.NODE_ID, config.HUB_TTL_MS, clock, log, () =>
+    [...agents.byHost.values()].filter((c) => c.epoch > 0 && !c.closed).map((c): [string, number] => [c.hostId, c.epoch]),
+  );
+
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== WS_PATH) return reject(socket, 404, "Not Found");
+    if (shuttingDown) return reject(socket, 503, "Service Unavailable");
+    let auth;
+    try {
+      auth = await authenticate(req, {
+        redis: redis.command,
+        keys,
+        sessionSecret: config.SESSION_SECRET,
+        allowedOrigins: config.ALLOWED_ORIGINS,
+        trustProxy: config.TRUST_PROXY,
+      });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "upgrade auth failed");
+      return reject(socket, 503, "Service Unavailable");
+    }
+    if (!auth.ok) {
+      log.debug({ status: auth.status, reason: auth.reason }, "upgrade rejected");
+      return reject(socket, auth.status, auth.status === 401 ? "Unauthorized" : "Forbidden");
+    }
+    const principal = auth.principal;
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      if (principal.kind === "agent") agents.accept(ws, principal.hostId, principal.tokenHash);
+      else browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"));
+    });
+  }
+
+  return {
+    attach(server) {
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        socket.on("error", () => socket.destroy());
+        void onUpgrade(req, socket, head);
+      });
+    },
+    async start() {
+      await subscriptions.start();
+      await liveness.start();
+      log.info("hub ready");
+    },
+    async close() {
+      shuttingDown = true;
+      await agents.handOver();
+      agents.closeAll(CloseCode.GOING_AWAY, "hub shutting down");
+      browsers.closeAll(CloseCode.GOING_AWAY, "hub shutting down");
+      await agents.drained(2000);
+      await liveness.stop();
+      await Promise.all([presenceQueue.close(), dispatchQueue.close()]).catch(() => undefined);
+    },
+    stats: () => ({ agents: agents.byHost.size, browsers: browsers.conns.size }),
+  };
+}
+
+/** Answer an upgrade with a plain HTTP status, before any upgrade happens. */
+function reject(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+  );
+}

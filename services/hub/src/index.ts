@@ -1,0 +1,1 @@
+export { createHub, WS_PATH, type Hub, type HubDeps } from "./hub";

@@ -1,0 +1,12 @@
+import { runService } from "@tether/core";
+import { createHub } from "./hub";
+
+/** One hub node: reads config, wires, handles signals. */
+void runService("hub", ["command", "subscriber", "bullmq"], async ({ config, redis, clock, log, metrics }) => {
+  if (config.sessionSecretGenerated) {
+    log.warn("SESSION_SECRET is not set: browsers logged in through another process cannot connect to this hub");
+  }
+  const hub = createHub({ config, redis, clock, log, metrics });
+  await hub.start();
+  return { attach: (server) => hub.attach(server), stop: () => hub.close() };
+});

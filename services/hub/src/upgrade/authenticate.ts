@@ -1,0 +1,40 @@
+import type { IncomingMessage } from "node:http";
+import type { Redis } from "ioredis";
+import { hashToken, isOriginAllowed, sessionIdFromCookie, sessionUser, type Keys } from "@tether/core";
+
+export type Principal =
+  { kind: "agent"; hostId: string; tokenHash: string } | { kind: "browser"; sid: string; userId: string; username: string };
+
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; reason: string };
+
+export interface AuthDeps {
+  redis: Redis;
+  keys: Keys;
+  sessionSecret: string;
+  allowedOrigins: readonly string[];
+  trustProxy: boolean;
+}
+
+/**
+ * Decide who is upgrading, before any upgrade happens (CONTRACT §3): credentials first (none or
+ * bad → 401), then, for a cookie (browser) upgrade, the Origin (missing or foreign → 403).
+ */
+export async function authenticate(req: IncomingMessage, deps: AuthDeps): Promise<AuthResult> {
+  const auth = req.headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/.exec(auth);
+    if (!m) return { ok: false, status: 401, reason: "malformed authorization" };
+    const tokenHash = hashToken(m[1]!);
+    const hostId = await deps.redis.hget(deps.keys.tokens, tokenHash);
+    if (!hostId) return { ok: false, status: 401, reason: "unknown token" };
+    return { ok: true, principal: { kind: "agent", hostId, tokenHash } };
+  }
+  const sid = sessionIdFromCookie(req.headers.cookie, deps.sessionSecret);
+  if (!sid) return { ok: false, status: 401, reason: "no credentials" };
+  const user = await sessionUser(deps.redis, deps.keys, sid);
+  if (!user) return { ok: false, status: 401, reason: "session expired or logged out" };
+  if (!isOriginAllowed(req, deps.allowedOrigins, deps.trustProxy)) {
+    return { ok: false, status: 403, reason: "origin not allowed" };
+  }
+  return { ok: true, principal: { kind: "browser", sid, userId: user.id, username: user.username } };
+}

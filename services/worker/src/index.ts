@@ -1,0 +1,1 @@
+export { createWorker, type TetherWorker, type WorkerDeps } from "./worker";

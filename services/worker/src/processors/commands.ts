@@ -1,0 +1,70 @@
+import type { Job, Queue } from "bullmq";
+import {
+  DispatchJobSchema,
+  ExpireJobSchema,
+  expireJobId,
+  type Clock,
+  type CommandStore,
+  type ExpireJob,
+  type HostChannelMessage,
+  type Keys,
+  type Logger,
+} from "@tether/core";
+import type { Redis } from "ioredis";
+
+export interface CommandDeps {
+  redis: Redis;
+  keys: Keys;
+  commands: CommandStore;
+  commandQueue: Queue;
+  clock: Clock;
+  log: Logger;
+  nodeId: string;
+  commandTtlMs: number;
+}
+
+/**
+ * A dispatched command: record it (`command_queued`, idempotent: a retried job writes nothing
+ * twice), arm its TTL, and ring the host's channel so the hub holding its agent claims and sends
+ * it. If no hub holds the agent, it waits queued; the hub claims it when the agent registers.
+ */
+export async function runDispatch(deps: CommandDeps, job: Job): Promise<string> {
+  const { command } = DispatchJobSchema.parse(job.data);
+  await deps.commands.queue(command);
+  const expire: ExpireJob = { command_id: command.id };
+  const age = deps.clock.now() - command.created_at;
+  await deps.commandQueue.add("expire", expire, {
+    jobId: expireJobId(command.id),
+    delay: Math.max(0, deps.commandTtlMs - age),
+    removeOnComplete: true,
+    removeOnFail: 100,
+  });
+  const msg: HostChannelMessage = {
+    kind: "deliver",
+    node: deps.nodeId,
+    frame: {
+      type: "command",
+      payload: {
+        command_id: command.id,
+        command: command.command,
+        args: command.args,
+        ...(command.timeout_ms ? { timeout_ms: command.timeout_ms } : {}),
+      },
+    },
+  };
+  await deps.redis.publish(deps.keys.hostChannel(command.host_id), JSON.stringify(msg));
+  return "queued";
+}
+
+/** The TTL ran out: a command still queued ends `expired`; any other state is left alone. */
+export async function runExpire(deps: CommandDeps, job: Job): Promise<string> {
+  const { command_id } = ExpireJobSchema.parse(job.data);
+  const res = await deps.commands.finish(command_id, {
+    status: "expired",
+    exitCode: null,
+    now: deps.clock.now(),
+    fromStatuses: ["queued"],
+    reason: "the host did not come online before the command's TTL ran out",
+  });
+  return res;
+}

@@ -1,0 +1,99 @@
+import type { Job, Queue } from "bullmq";
+import {
+  OfflineCheckJobSchema,
+  offlineJobId,
+  type Clock,
+  type CommandStore,
+  type HostStore,
+  type Keys,
+  type Logger,
+  type Metrics,
+  type OfflineCheckJob,
+  type EventLog,
+} from "@tether/core";
+import type { Redis } from "ioredis";
+
+export interface PresenceDeps {
+  redis: Redis;
+  keys: Keys;
+  hosts: HostStore;
+  commands: CommandStore;
+  eventLog: EventLog;
+  presenceQueue: Queue<OfflineCheckJob>;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  offlineTimeoutMs: number;
+  hubTtlMs: number;
+  logMaxAgeMs: number;
+}
+
+/**
+ * Offline check: the host turns offline only if no newer connection came since the one that
+ * scheduled the check (same epoch); its running commands end `lost`.
+ */
+export async function runOfflineCheck(deps: PresenceDeps, job: Job): Promise<string> {
+  const data = OfflineCheckJobSchema.parse(job.data);
+  const now = deps.clock.now();
+  // A hub declared dead that is beating again (it was cut off from Redis, not killed) still
+  // holds its agents: its hosts stay online.
+  if (data.node !== undefined && (await deps.redis.exists(deps.keys.hubAlive(data.node)))) {
+    deps.metrics.offlineChecks.inc({ result: "skipped" });
+    return "skipped";
+  }
+  const host = await deps.hosts.update(data.host_id, (h, meta) =>
+    meta.epoch === data.epoch && h.status === "online" && (data.node === undefined || meta.node === data.node)
+      ? { host: { ...h, status: "offline" }, meta: { node: "" } }
+      : null,
+  );
+  if (!host) {
+    deps.metrics.offlineChecks.inc({ result: "skipped" });
+    return "skipped";
+  }
+  deps.metrics.offlineChecks.inc({ result: "offline" });
+  deps.log.info({ host: data.host_id, epoch: data.epoch }, "host offline");
+  for (const cmd of await deps.commands.unfinished(data.host_id)) {
+    if (cmd.status !== "running") continue;
+    await deps.commands.finish(cmd.id, {
+      status: "lost",
+      exitCode: null,
+      now,
+      fromStatuses: ["running"],
+      reason: "the host went offline while the command ran",
+    });
+  }
+  return "offline";
+}
+
+/**
+ * Sweep: hubs whose liveness key expired died without a word (`kill -9`); schedule the offline
+ * check of each host they held (a newer connection elsewhere makes it a no-op), then forget them.
+ * Also trims the event log by age. Idempotent: several workers may sweep at once.
+ */
+export async function runSweep(deps: PresenceDeps): Promise<{ deadHubs: string[] }> {
+  const { redis, keys } = deps;
+  const nodes = await redis.smembers(keys.hubs);
+  const deadHubs: string[] = [];
+  for (const node of nodes) {
+    if (await redis.exists(keys.hubAlive(node))) continue;
+    deadHubs.push(node);
+    const held = await redis.hgetall(keys.hubHosts(node));
+    // The hub was last alive at most one TTL ago, so that much of the timeout has already run.
+    const delay = Math.max(0, deps.offlineTimeoutMs - deps.hubTtlMs);
+    for (const [hostId, epochText] of Object.entries(held)) {
+      const epoch = Number(epochText);
+      await deps.presenceQueue.add(
+        "offline",
+        { host_id: hostId, epoch, node },
+        { jobId: offlineJobId(hostId, epoch), delay, removeOnComplete: true, removeOnFail: 100 },
+      );
+    }
+    await redis.multi().del(keys.hubHosts(node)).srem(keys.hubs, node).exec();
+    // A hub that stopped cleanly handed its hosts over already; only a silent death leaves some.
+    const n = Object.keys(held).length;
+    if (n > 0) deps.log.warn({ hub: node, hosts: n }, "hub died without closing its sockets; offline checks scheduled");
+    else deps.log.info({ hub: node }, "hub left");
+  }
+  await deps.eventLog.trimByAge(deps.clock.now(), deps.logMaxAgeMs);
+  return { deadHubs };
+}

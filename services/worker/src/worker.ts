@@ -1,0 +1,113 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { QueueName, createStores, type Clock, type Config, type Logger, type Metrics, type OfflineCheckJob } from "@tether/core";
+import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
+import { runDispatch, runExpire, type CommandDeps } from "./processors/commands";
+
+export interface WorkerDeps {
+  config: Pick<
+    Config,
+    | "REDIS_PREFIX"
+    | "NODE_ID"
+    | "JOB_LOCK_MS"
+    | "OFFLINE_TIMEOUT_MS"
+    | "COMMAND_TTL_MS"
+    | "HUB_TTL_MS"
+    | "SWEEP_INTERVAL_MS"
+    | "LOG_MAX_LEN"
+    | "LOG_MAX_AGE_MS"
+  >;
+  /** Caller-owned connections: `command` for reads/writes, `bullmq` for queues and workers. */
+  redis: { command: Redis; bullmq: Redis };
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface TetherWorker {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Refresh the queue-depth gauge (called on each /metrics scrape). */
+  collect(): Promise<void>;
+}
+
+/** The BullMQ worker: command queue and TTLs, offline checks, and the dead-hub sweep. */
+export function createWorker(deps: WorkerDeps): TetherWorker {
+  const { config, redis, clock, log, metrics } = deps;
+  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics);
+  const queueOpts = { connection: redis.bullmq, prefix: keys.bullPrefix };
+  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts);
+  const commandQueue = new Queue(QueueName.COMMANDS, queueOpts);
+  const presenceDeps: PresenceDeps = {
+    redis: redis.command,
+    keys,
+    hosts,
+    commands,
+    eventLog,
+    presenceQueue,
+    clock,
+    log,
+    metrics,
+    offlineTimeoutMs: config.OFFLINE_TIMEOUT_MS,
+    hubTtlMs: config.HUB_TTL_MS,
+    logMaxAgeMs: config.LOG_MAX_AGE_MS,
+  };
+  const commandDeps: CommandDeps = {
+    redis: redis.command,
+    keys,
+    commands,
+    commandQueue,
+    clock,
+    log,
+    nodeId: config.NODE_ID,
+    commandTtlMs: config.COMMAND_TTL_MS,
+  };
+  let workers: Worker[] = [];
+  // A job held by a worker that died is retried once its lock lapses and a stalled check runs.
+  const lock = { lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS };
+
+  const onFailed = (job: Job | undefined, err: Error) => log.warn({ job: job?.id, name: job?.name, err: err.message }, "job failed");
+
+  return {
+    async start() {
+      for (const q of [presenceQueue, commandQueue]) q.on("error", (err) => log.warn({ err: err.message }, "queue error"));
+      const presence = new Worker(
+        QueueName.PRESENCE,
+        async (job) => (job.name === "sweep" ? runSweep(presenceDeps) : runOfflineCheck(presenceDeps, job)),
+        { ...queueOpts, concurrency: 16, ...lock },
+      );
+      const cmds = new Worker(
+        QueueName.COMMANDS,
+        async (job) => (job.name === "expire" ? runExpire(commandDeps, job) : runDispatch(commandDeps, job)),
+        { ...queueOpts, concurrency: 32, ...lock },
+      );
+      workers = [presence, cmds];
+      for (const w of workers) {
+        w.on("error", (err) => log.warn({ err: err.message }, "worker error"));
+        w.on("failed", onFailed);
+      }
+      // A Job Scheduler (BullMQ's successor to repeatable jobs): one sweep per interval, however
+      // many workers run; upsert is idempotent.
+      await presenceQueue.upsertJobScheduler(
+        "sweep",
+        { every: config.SWEEP_INTERVAL_MS },
+        { name: "sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
+      );
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      log.info("worker ready");
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([presenceQueue.close(), commandQueue.close()]);
+    },
+    async collect() {
+      const [p, c] = await Promise.all([
+        presenceQueue.getJobCounts("waiting", "delayed", "active"),
+        commandQueue.getJobCounts("waiting", "delayed", "active"),
+      ]);
+      const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+      metrics.queueDepth.set({ queue: QueueName.PRESENCE }, sum(p));
+      metrics.queueDepth.set({ queue: QueueName.COMMANDS }, sum(c));
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/** Where an agent should connect: the hub's `/ws` on the origin serving this page. */
+export function agentUrl(location: { protocol: string; host: string }): string {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+/** The exact commands to paste on a server to start the reference agent (CONTRACT §1). */
+export function agentCommands(url: string, token: string): { npm: string; npx: string } {
+  // Tokens are URL-safe today; quote anything else so the pasted line still works.
+  if (!/^[\w.~+/=-]+$/.test(token)) token = `'${token.replace(/'/g, `'"'"'`)}'`;
+  return {
+    npm: `npm run agent -- --url ${url} --token ${token}`,
+    npx: `npx tether-agent --url ${url} --token ${token}`,
+  };
+}
+
+/**
+ * Has the host's agent registered? The hub marks a host online as soon as it holds the agent's
+ * socket, before `register`; only `register` reports the hostname. So "online with a hostname"
+ * is what tells a new host's agent is up and serving, not merely connected.
+ */
+export function agentRegistered(host: { status: string; hostname?: string | undefined } | undefined): boolean {
+  return host?.status === "online" && host.hostname !== undefined && host.hostname !== "";
+}

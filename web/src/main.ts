@@ -1,0 +1,2 @@
+// Entry point of the dashboard bundle: defining the root element starts the app.
+import "./components/tether-app";
