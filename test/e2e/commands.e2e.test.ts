@@ -251,6 +251,12 @@ test("cancel: a queued command is withdrawn; a running one is stopped on its hos
 });
 
 test("a worker killed mid-delivery and restarted runs no command twice and loses none", async () => {
+  // This file's short TTL exists for the expiry tests. Here a command that waits out a slow
+  // restart would end `expired` (correctly), which is not what this test is about, so the workers
+  // in it keep commands for a minute.
+  const env = { ...stack.env, COMMAND_TTL_MS: "60000" };
+  await stack.worker.stop();
+  stack.worker = await startService("worker", env);
   const { agent, hostId } = await onlineAgent("crashy");
   const ids: string[] = [];
   const dispatching = Promise.all(
@@ -262,7 +268,7 @@ test("a worker killed mid-delivery and restarted runs no command twice and loses
   const firstDelivered = await agent.next((f) => f.type === "command");
   await stack.worker.kill9();
   await dispatching;
-  const worker = await startService("worker", stack.env);
+  stack.worker = await startService("worker", env);
   try {
     const seen = new Set<string>([firstDelivered.payload.command_id]);
     while (seen.size < ids.length) seen.add((await agent.next((x) => x.type === "command", 15_000)).payload.command_id);
@@ -273,8 +279,9 @@ test("a worker killed mid-delivery and restarted runs no command twice and loses
     for (const f of agent.frames.filter((x) => x.type === "command"))
       counts.set(f.payload.command_id, (counts.get(f.payload.command_id) ?? 0) + 1);
     for (const id of ids) expect(counts.get(id)).toBe(1);
+    const states = await Promise.all(ids.map(async (id) => (await get(`/api/commands/${id}`)).command.status));
+    expect(new Set(states)).toEqual(new Set(["running"]));
   } finally {
-    stack.worker = worker;
     await agent.close();
   }
 });
