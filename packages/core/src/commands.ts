@@ -156,9 +156,10 @@ export class CommandStore {
       frames.map((f) => ({
         metaKey: this.keys.commandMeta(f.command_id),
         outputKey: this.keys.commandOutput(f.command_id),
+        commandId: f.command_id,
         seq: f.seq,
-        payloadJson: JSON.stringify({ command_id: f.command_id, host_id: hostId, seq: f.seq, stream: f.stream, data: f.data }),
-        chunkJson: JSON.stringify({ seq: f.seq, stream: f.stream, data: f.data }),
+        stream: f.stream,
+        dataJson: JSON.stringify(f.data),
       })),
     );
     return [...res].map((letter) => OUTPUT_RESULTS[letter] ?? "unknown_command");

@@ -63,21 +63,37 @@ end
 local host = ARGV[4]
 local results = {}
 local frames = {}
+-- Per command touched: its meta as read once, and the chunks to append (a run of output is
+-- almost always one command, so each is read, bumped and appended to once per run).
+local cmds = {}
+local order = {}
 local n = (#KEYS - 2) / 2
 for i = 1, n do
   local meta = KEYS[1 + 2 * i]
-  local seq = ARGV[2 + 3 * i]
-  local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
-  if m[1] ~= host then
+  local c = cmds[meta]
+  if not c then
+    local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
+    c = { host = m[1], next = tonumber(m[2]) or 0, running = m[3] == 'running', out = KEYS[2 + 2 * i], chunks = {}, stored = 0 }
+    cmds[meta] = c
+    order[#order + 1] = meta
+  end
+  local cid = ARGV[1 + 4 * i]
+  local seq = ARGV[2 + 4 * i]
+  local seqn = tonumber(seq)
+  if c.host ~= host then
     results[i] = 'u'
-  elseif m[2] ~= seq then
-    results[i] = (tonumber(m[2]) or 0) > tonumber(seq) and 'd' or 'g'
-  elseif m[3] ~= 'running' then
+  elseif c.next ~= seqn then
+    results[i] = c.next > seqn and 'd' or 'g'
+  elseif not c.running then
     results[i] = 'n'
   else
-    redis.call('HINCRBY', meta, 'next_seq', 1)
-    redis.call('RPUSH', KEYS[2 + 2 * i], ARGV[4 + 3 * i])
-    local payload = ARGV[3 + 3 * i]
+    -- The command id is one of ours (its meta names this host), the stream one of two words and
+    -- the data already JSON: the chunk and the event payload are spliced, not encoded again.
+    local tail = '"stream":"' .. ARGV[3 + 4 * i] .. '","data":' .. ARGV[4 + 4 * i] .. '}'
+    c.next = c.next + 1
+    c.stored = c.stored + 1
+    c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
+    local payload = '{"command_id":"' .. cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
     local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload)
     local dash = string.find(sid, '-', 1, true)
     local ms = string.sub(sid, 1, dash - 1)
@@ -85,6 +101,13 @@ for i = 1, n do
     local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
     frames[#frames + 1] = '{"type":"command_output","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
     results[i] = 's'
+  end
+end
+for _, meta in ipairs(order) do
+  local c = cmds[meta]
+  if c.stored > 0 then
+    redis.call('HINCRBY', meta, 'next_seq', c.stored)
+    redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
 if #frames > 0 then redis.call('PUBLISH', ARGV[1], table.concat(frames, '\\n')) end
@@ -95,9 +118,11 @@ return table.concat(results)
 export interface OutputAppend {
   metaKey: string;
   outputKey: string;
+  commandId: string;
   seq: number;
-  payloadJson: string;
-  chunkJson: string;
+  stream: "stdout" | "stderr";
+  /** `JSON.stringify(data)`: the one encoding of the frame's text, spliced into chunk and event. */
+  dataJson: string;
 }
 
 /** A precondition: `HGET key field` must equal `equals` ('' = the field is absent). */
@@ -219,7 +244,7 @@ export class EventLog {
     const argv: Array<string | number> = [this.keys.eventsChannel, this.maxLen, this.epochCandidate, hostId];
     for (const f of frames) {
       keys.push(f.metaKey, f.outputKey);
-      argv.push(f.seq, f.payloadJson, f.chunkJson);
+      argv.push(f.commandId, f.seq, f.stream, f.dataJson);
     }
     const started = this.observe ? performance.now() : 0;
     const res = await this.redis.tetherAppendOutputs(keys.length, ...keys, ...argv);

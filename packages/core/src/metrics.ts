@@ -1,19 +1,45 @@
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from "prom-client";
 
+/** What the hot path holds of a counter child: `inc(n = 1)`. */
+export interface FastCount {
+  inc(n?: number): void;
+}
+
 /**
- * A counter by frame kind and type whose label children are looked up once each and then kept:
- * frames are counted on every message, and prom-client hashes the label object on every `inc`.
+ * A counter by frame kind and type, counted in plain numbers and handed to prom-client only when
+ * it is scraped: frames are counted on every message, and prom-client hashes the label set (the
+ * default labels too) on every `inc`, even through a bound child.
  */
-function byKindAndType(counter: Counter<"kind" | "type">): (kind: string, type: string) => Counter.Internal {
-  const children = new Map<string, Counter.Internal>();
+class Cell implements FastCount {
+  n = 0;
+  reported = 0;
+  inc(n = 1): void {
+    this.n += n;
+  }
+}
+
+function byKindAndType(name: string, help: string, registry: Registry): (kind: string, type: string) => FastCount {
+  const cells = new Map<string, Map<string, Cell>>();
+  new Counter({
+    name,
+    help,
+    labelNames: ["kind", "type"],
+    registers: [registry],
+    collect() {
+      for (const [kind, byType] of cells)
+        for (const [type, cell] of byType) {
+          if (cell.n === cell.reported) continue;
+          this.inc({ kind, type }, cell.n - cell.reported);
+          cell.reported = cell.n;
+        }
+    },
+  });
   return (kind, type) => {
-    const key = `${kind} ${type}`;
-    let child = children.get(key);
-    if (!child) {
-      child = counter.labels({ kind, type });
-      children.set(key, child);
-    }
-    return child;
+    let byType = cells.get(kind);
+    if (!byType) cells.set(kind, (byType = new Map()));
+    let cell = byType.get(type);
+    if (!cell) byType.set(type, (cell = new Cell()));
+    return cell;
   };
 }
 
@@ -26,13 +52,9 @@ export function createMetrics(service: string, nodeId: string) {
     registry,
     sockets: new Gauge({ name: "tether_sockets", help: "Open WebSocket connections by kind", labelNames: ["kind"], registers: [registry] }),
     /** `framesIn(kind, type).inc()`: frames received. */
-    framesIn: byKindAndType(
-      new Counter({ name: "tether_frames_in_total", help: "Frames received by type", labelNames: ["kind", "type"], registers: [registry] }),
-    ),
+    framesIn: byKindAndType("tether_frames_in_total", "Frames received by type", registry),
     /** `framesOut(kind, type).inc(n)`: frames sent. */
-    framesOut: byKindAndType(
-      new Counter({ name: "tether_frames_out_total", help: "Frames sent by type", labelNames: ["kind", "type"], registers: [registry] }),
-    ),
+    framesOut: byKindAndType("tether_frames_out_total", "Frames sent by type", registry),
     badFrames: new Counter({
       name: "tether_bad_frames_total",
       help: "Frames rejected",

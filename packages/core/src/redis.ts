@@ -18,6 +18,11 @@ export function createRedis(url: string, role: RedisRole, log: Logger, extra: Re
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
     maxRetriesPerRequest: role === "command" ? 2 : null,
     enableAutoPipelining: role === "command",
+    // Output runs are batched by the hub already (one call per socket read); auto-pipelining them
+    // again costs a Pipeline object per call. A direct call is written at once, ahead of calls
+    // queued earlier in the same tick: safe, as a command's output is always flushed before its
+    // finish is issued, and writes for different commands do not depend on each other.
+    autoPipeliningIgnoredCommands: ["tetherAppendOutputs"],
     ...extra,
   };
   const redis = new Redis(url, options);

@@ -110,19 +110,25 @@ test("a run of output frames: each checked in order, stored ones logged and publ
     sub.on("message", (channel: string, message: string) => channel === keys.eventsChannel && resolve(message));
   });
   await sub.subscribe(keys.eventsChannel);
+  // Text a splice could break: quotes, backslashes, a newline (the message separator), non-ASCII.
+  const data = (seq: number) => `line ${seq} "q" \\ ü ✓\n`;
   const frame = (seq: number) => ({
     metaKey: meta,
     outputKey: keys.commandOutput("c1"),
+    commandId: "c1",
     seq,
-    payloadJson: JSON.stringify({ command_id: "c1", host_id: "h1", seq, stream: "stdout", data: `line ${seq}\n` }),
-    chunkJson: JSON.stringify({ seq, stream: "stdout", data: `line ${seq}\n` }),
+    stream: seq === 1 ? ("stderr" as const) : ("stdout" as const),
+    dataJson: JSON.stringify(data(seq)),
   });
   expect(await log.appendOutputs("h1", [frame(0), frame(1), frame(1), frame(5), frame(2)])).toBe("ssdgs");
   const message = await got;
   const frames = message.split("\n").map((f) => JSON.parse(f));
-  expect(frames.map((f) => f.payload.seq)).toEqual([0, 1, 2]);
+  expect(frames.map((f) => f.payload)).toEqual(
+    [0, 1, 2].map((seq) => ({ command_id: "c1", host_id: "h1", seq, stream: seq === 1 ? "stderr" : "stdout", data: data(seq) })),
+  );
   expect(new Set(frames.map((f) => f.id)).size).toBe(3);
-  expect(await redis.lrange(keys.commandOutput("c1"), 0, -1)).toHaveLength(3);
+  const chunks = (await redis.lrange(keys.commandOutput("c1"), 0, -1)).map((c) => JSON.parse(c));
+  expect(chunks).toEqual([0, 1, 2].map((seq) => ({ seq, stream: seq === 1 ? "stderr" : "stdout", data: data(seq) })));
   expect(await redis.xlen(keys.log)).toBe(3);
   // Another host's frames, or a finished command's, are refused and change nothing.
   expect(await log.appendOutputs("h2", [frame(3)])).toBe("u");

@@ -13,12 +13,15 @@ const BACKFILL_ATTEMPTS = 10;
 /** Replay reads the log in pages of this many events. */
 const REPLAY_PAGE = 1000;
 
+const ID_KEY = Buffer.from('"id":"');
+
 /** The id inside a published frame: `{"type":"…","id":"<id>",…`, read without parsing it all. */
 export function frameId(frame: Buffer): string {
-  const head = frame.toString("latin1", 0, Math.min(frame.length, 160));
-  const at = head.indexOf('"id":"');
+  // Searched in the bytes: only the id itself becomes a string. It follows the type, near the start.
+  const at = (frame.length > 160 ? frame.subarray(0, 160) : frame).indexOf(ID_KEY);
   if (at < 0) return "";
-  return head.slice(at + 6, head.indexOf('"', at + 6));
+  const end = frame.indexOf(34, at + ID_KEY.length);
+  return end < 0 ? "" : frame.toString("latin1", at + ID_KEY.length, end);
 }
 
 /** The type of a published frame, which starts `{"type":"<type>"`. */
@@ -159,6 +162,13 @@ export class Browsers {
 
   /** One published message: a frame, or several (a run of output) separated by newlines. */
   private deliver(message: Buffer): void {
+    if (this.conns.size === 0) {
+      // Nobody to send to: only remember where the relay is (a later backfill starts there).
+      const nl = message.lastIndexOf(10);
+      const id = frameId(nl < 0 ? message : message.subarray(nl + 1));
+      if (id) this.lastRelayedId = id;
+      return;
+    }
     const fresh: Array<{ id: string; frame: Buffer }> = [];
     for (let start = 0; start < message.length;) {
       const nl = message.indexOf(10, start);
