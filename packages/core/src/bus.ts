@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CommandFrameSchema, CommandSchema, IdSchema } from "@tether/protocol";
+import { CommandSchema, IdSchema } from "@tether/protocol";
 
 /**
  * Messages on a host's channel, for whichever hub holds that host's agent. Parsed where they
@@ -10,8 +10,8 @@ export const HostChannelMessageSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("connected"), node: z.string(), epoch: z.number().int() }),
   /** The token was rotated or the host deleted: close with 4401. */
   z.object({ kind: z.literal("revoked"), node: z.string() }),
-  /** Deliver a command frame to the agent. */
-  z.object({ kind: z.literal("deliver"), node: z.string(), frame: CommandFrameSchema }),
+  /** A command was queued for this host: the hub holding its agent claims it and sends it. */
+  z.object({ kind: z.literal("deliver"), node: z.string(), command: CommandSchema }),
   /** Ask the agent to stop a running command. */
   z.object({ kind: z.literal("cancel"), node: z.string(), command_id: IdSchema }),
 ]);

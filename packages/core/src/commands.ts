@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { FINAL_COMMAND_STATUSES, type Chunk, type Command, type CommandStatus, type OutputFrame } from "@tether/protocol";
-import type { EventLog } from "./event-log";
+import type { EventLog, Op } from "./event-log";
 import type { Keys } from "./keys";
 import { casUpdate, type Change } from "./projection";
 
@@ -75,8 +75,11 @@ export class CommandStore {
     return jsons.filter((j): j is string => j !== null).map(parseCommand);
   }
 
-  /** Record a dispatched command (`command_queued`); idempotent, so a retried job is harmless. */
-  async queue(command: Command): Promise<boolean> {
+  /**
+   * Record a dispatched command (`command_queued`); idempotent, so a retried job is harmless.
+   * `alsoOps` run in the same step, only if this call recorded it. False: it was recorded before.
+   */
+  async queue(command: Command, alsoOps: Op[] = []): Promise<boolean> {
     const meta = this.keys.commandMeta(command.id);
     const res = await this.log.append({
       event: { type: "command_queued", payload: { command } },
@@ -86,19 +89,34 @@ export class CommandStore {
         { cmd: "HSET", key: meta, args: ["v", 1, "host", command.host_id, "status", "queued", "next_seq", 0] },
         { cmd: "ZADD", key: this.keys.hostCommands(command.host_id), args: [command.created_at, command.id] },
         { cmd: "ZADD", key: this.keys.hostPending(command.host_id), args: [dispatchScore(command.created_at), command.id] },
+        ...alsoOps,
       ],
     });
     return res.ok;
   }
 
-  /** queued → running (`command_started`), only for the host that owns it. Null if not queued. */
-  async claim(id: string, hostId: string, now: number): Promise<Command | null> {
-    const res = await this.update(id, (cmd, meta) => {
-      if (meta.host !== hostId || meta.status !== "queued") return null;
-      const next: Command = { ...cmd, status: "running", started_at: now };
-      return { value: next, meta: { status: "running" }, event: { type: "command_started", payload: { command: next } } };
+  /**
+   * queued → running (`command_started`), only for the host that owns it; null if it is not
+   * queued (any more). One round trip: while a command is queued its stored record is the one
+   * it was queued with, so `queued` (from the deliver message or a read) is the record to advance,
+   * and guards on its status and host stand in for the version check.
+   */
+  async claim(queued: Command, hostId: string, now: number): Promise<Command | null> {
+    const meta = this.keys.commandMeta(queued.id);
+    const next: Command = { ...queued, status: "running", started_at: now };
+    const res = await this.log.append({
+      event: { type: "command_started", payload: { command: next } },
+      guards: [
+        { key: meta, field: "status", equals: "queued" },
+        { key: meta, field: "host", equals: hostId },
+      ],
+      ops: [
+        { cmd: "HINCRBY", key: meta, args: ["v", 1] },
+        { cmd: "HSET", key: meta, args: ["status", "running"] },
+        { cmd: "HSET", key: this.keys.commands, args: [queued.id, JSON.stringify(next)] },
+      ],
     });
-    return res;
+    return res.ok ? next : null;
   }
 
   /**

@@ -134,7 +134,7 @@ export class CommandRelay {
 
   onHostMessage(conn: AgentConn, msg: HostChannelMessage): void {
     if (msg.kind === "deliver") {
-      if (conn.registered) void this.claimAndSend(conn, msg.frame.payload.command_id);
+      if (conn.registered) void this.claimAndSend(conn, msg.command);
     } else if (msg.kind === "cancel") {
       conn.send({ type: "cancel", payload: { command_id: msg.command_id } });
     }
@@ -147,16 +147,16 @@ export class CommandRelay {
         // Running: it may never have reached the agent (a hub died in between); the agent
         // drops a command id it already has.
         if (cmd.status === "running") this.send(conn, cmd);
-        else if (cmd.status === "queued") await this.claimAndSend(conn, cmd.id);
+        else if (cmd.status === "queued") await this.claimAndSend(conn, cmd);
       }
     } catch (err) {
       this.unavailable(conn, err as Error);
     }
   }
 
-  private async claimAndSend(conn: AgentConn, commandId: string): Promise<void> {
+  private async claimAndSend(conn: AgentConn, queued: Command): Promise<void> {
     try {
-      const cmd = await this.deps.commands.claim(commandId, conn.hostId, this.deps.clock.now());
+      const cmd = await this.deps.commands.claim(queued, conn.hostId, this.deps.clock.now());
       if (cmd) this.send(conn, cmd);
     } catch (err) {
       this.unavailable(conn, err as Error);

@@ -30,7 +30,12 @@ export interface CommandDeps {
  */
 export async function runDispatch(deps: CommandDeps, job: Job): Promise<string> {
   const { command } = DispatchJobSchema.parse(job.data);
-  await deps.commands.queue(command);
+  // Recorded and announced in one step; a retried job (the first try died after recording it)
+  // announces it again, and the hub's claim makes sure it runs once.
+  const deliver: HostChannelMessage = { kind: "deliver", node: deps.nodeId, command };
+  const publish = { cmd: "PUBLISH" as const, key: deps.keys.hostChannel(command.host_id), args: [JSON.stringify(deliver)] };
+  if (!(await deps.commands.queue(command, [publish]))) await deps.redis.publish(publish.key, publish.args[0]!);
+  // The TTL is armed before the job completes, so a crash here retries the job and arms it then.
   const expire: ExpireJob = { command_id: command.id };
   const age = deps.clock.now() - command.created_at;
   await deps.commandQueue.add("expire", expire, {
@@ -39,20 +44,6 @@ export async function runDispatch(deps: CommandDeps, job: Job): Promise<string> 
     removeOnComplete: true,
     removeOnFail: 100,
   });
-  const msg: HostChannelMessage = {
-    kind: "deliver",
-    node: deps.nodeId,
-    frame: {
-      type: "command",
-      payload: {
-        command_id: command.id,
-        command: command.command,
-        args: command.args,
-        ...(command.timeout_ms ? { timeout_ms: command.timeout_ms } : {}),
-      },
-    },
-  };
-  await deps.redis.publish(deps.keys.hostChannel(command.host_id), JSON.stringify(msg));
   return "queued";
 }
 
