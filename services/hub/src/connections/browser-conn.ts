@@ -1,6 +1,39 @@
 import type { WebSocket } from "ws";
 import { CloseCode } from "@tether/protocol";
 
+/** The socket under a `ws` connection (a private field; written to directly by {@link BrowserConn.offer}). */
+type RawSocket = { write(data: Buffer): boolean; cork(): void; uncork(): void };
+const rawSocket = (ws: WebSocket): RawSocket | undefined => (ws as unknown as { _socket?: RawSocket })._socket;
+
+/**
+ * A whole unmasked WebSocket text frame (RFC 6455 §5.2) carrying `text`: built once per event
+ * and written as is to every browser that gets it, instead of framed again for each one.
+ */
+export function wireFrame(text: Buffer): Buffer {
+  const n = text.length;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + n);
+  out[0] = 0x81; // FIN, opcode 1 (text)
+  if (n < 126) out[1] = n;
+  else if (n < 65536) {
+    out[1] = 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    out.writeUInt32BE(n >>> 0, 6);
+  }
+  text.copy(out, head);
+  return out;
+}
+
+/** A live event for browsers: its id, its JSON, and the same as a ready WebSocket frame. */
+export interface WireEvent {
+  id: string;
+  frame: Buffer;
+  wire: Buffer;
+}
+
 /**
  * One browser socket. While it syncs (snapshot or replay), live frames wait in `pending`; once
  * live, a frame is sent only if its id is newer than the last one sent, so a frame that arrives
@@ -21,21 +54,27 @@ export class BrowserConn {
     private readonly onSlow: () => void,
   ) {}
 
-  /** Live events from the relay (one published message: usually one frame, a run of output at most). */
-  offer(frames: ReadonlyArray<{ id: string; frame: Buffer }>): void {
+  /**
+   * Live events from the relay (one published message: usually one frame, a run of output at
+   * most). They go to the socket as the prebuilt frames: the server side never masks and this
+   * hub never compresses, so `ws` would write exactly these bytes, and whatever `ws` sends on this
+   * socket (snapshot, replay, errors) is written at once too, so the order on the wire holds.
+   */
+  offer(frames: readonly WireEvent[]): void {
     if (this.state === "syncing") {
       for (const f of frames) this.pending.push({ id: f.id, data: f.frame });
       return;
     }
-    if (frames.length === 1) {
-      this.sendEvent(frames[0]!.id, frames[0]!.frame);
-      return;
-    }
+    const socket = rawSocket(this.ws);
+    if (!socket) return;
     // Several frames at once: one write (writev) for all of them instead of one each.
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    socket?.cork();
-    for (const f of frames) this.sendEvent(f.id, f.frame);
-    socket?.uncork();
+    if (frames.length > 1) socket.cork();
+    for (const f of frames) {
+      if (f.id <= this.lastSentId || !this.writable()) continue;
+      this.lastSentId = f.id;
+      socket.write(f.wire);
+    }
+    if (frames.length > 1) socket.uncork();
   }
 
   /** Send one event frame unless it was already sent. */
@@ -54,16 +93,21 @@ export class BrowserConn {
   }
 
   sendRaw(data: Buffer | string): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.writable()) this.ws.send(data, { binary: false });
+  }
+
+  /** Open, and not past the buffer bound: a browser over it is cut off here. */
+  private writable(): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
     // Backpressure: a browser that cannot keep up is cut off (it resumes with ?after=), never
     // allowed to grow this hub's memory without bound.
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       this.onSlow();
       this.close(CloseCode.TRY_AGAIN_LATER, "slow consumer");
       this.ws.terminate();
-      return;
+      return false;
     }
-    this.ws.send(data, { binary: false });
+    return true;
   }
 
   /**

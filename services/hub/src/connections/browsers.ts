@@ -3,7 +3,7 @@ import type { WebSocket } from "ws";
 import { CloseCode, ErrorCode, BrowserToHubSchema, type BrowserToHub } from "@tether/protocol";
 import { ORIGIN_ID, formatEventId, type Clock, type EventLog, type Keys, type Logger, type Metrics } from "@tether/core";
 import type { Redis } from "ioredis";
-import { BrowserConn } from "./browser-conn";
+import { BrowserConn, wireFrame, type WireEvent } from "./browser-conn";
 import { FrameGuard, sendError } from "./frame-guard";
 import { KeepAlive } from "./keepalive";
 import { FrameRateLimit } from "./rate-limit";
@@ -169,7 +169,7 @@ export class Browsers {
       if (id) this.lastRelayedId = id;
       return;
     }
-    const fresh: Array<{ id: string; frame: Buffer }> = [];
+    const fresh: WireEvent[] = [];
     for (let start = 0; start < message.length;) {
       const nl = message.indexOf(10, start);
       const end = nl < 0 ? message.length : nl;
@@ -186,7 +186,7 @@ export class Browsers {
       }
       if (id <= this.lastRelayedId) continue;
       this.lastRelayedId = id;
-      fresh.push({ id, frame });
+      fresh.push({ id, frame, wire: wireFrame(frame) });
     }
     const first = fresh[0];
     if (!first) return;
