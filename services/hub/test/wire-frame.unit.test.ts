@@ -1,9 +1,16 @@
-import { Receiver, Sender } from "ws";
+import WebSocket from "ws";
+import type { EventEmitter } from "node:events";
 import { wireFrame } from "../src/connections/browser-conn";
+
+// ws's own framer and parser: exported at runtime (WebSocket.Sender / .Receiver), not in @types/ws.
+const { Sender, Receiver } = WebSocket as unknown as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => EventEmitter & { write(chunk: Buffer): void };
+};
 
 /** What `ws` itself writes for a server-side text message (unmasked, one fragment). */
 function wsFrame(text: Buffer): Buffer {
-  return Buffer.concat(Sender.frame(text, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }) as Buffer[]);
+  return Buffer.concat(Sender.frame(text, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }));
 }
 
 test.each([0, 1, 125, 126, 127, 65_535, 65_536, 70_000])(
