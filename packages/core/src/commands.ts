@@ -188,7 +188,6 @@ export class CommandStore {
     mutate: (cmd: Command, meta: Record<string, string>) => Change<Command> | null,
   ): Promise<Command | null> {
     const res = await casUpdate<Command>({
-      redis: this.redis,
       log: this.log,
       hash: this.keys.commands,
       id,

@@ -83,6 +83,11 @@ export const ConfigSchema = z.object({
   AGENT_FRAMES_PER_SEC: z.coerce.number().int().min(1).default(5000),
   /** Addition: frames per second one browser socket may send (bursts of 5× that); over it → 1008. */
   BROWSER_FRAMES_PER_SEC: z.coerce.number().int().min(1).default(20),
+  /**
+   * Addition: WebSocket handshakes a hub works on at once (authenticating; an agent until it is
+   * online). More wait their turn, and past ten times as many waiting they get 503 + Retry-After.
+   */
+  MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(64),
   /** Addition: login attempts per IP and username per minute. */
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   /** Addition: pino level. */

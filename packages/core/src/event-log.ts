@@ -114,6 +114,11 @@ if #frames > 0 then redis.call('PUBLISH', ARGV[1], table.concat(frames, '\\n')) 
 return table.concat(results)
 `;
 
+/** A projected record and its meta hash, read together (one script, so one consistent state). */
+const READ_RECORD_LUA = `
+return { redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGETALL', KEYS[2]) }
+`;
+
 /** One output frame for {@link EventLog.appendOutputs}. */
 export interface OutputAppend {
   metaKey: string;
@@ -168,6 +173,7 @@ export function formatEventFrame(streamId: string, epoch: string, type: string, 
 type RedisWithAppend = Redis & {
   tetherAppend(numKeys: number, ...args: Array<string | number>): Promise<[number, string | number, string?]>;
   tetherAppendOutputs(numKeys: number, ...args: Array<string | number>): Promise<string>;
+  tetherReadRecord(numKeys: number, ...args: string[]): Promise<[string | null, string[]]>;
 };
 
 export interface EventLogOptions {
@@ -196,6 +202,7 @@ export class EventLog {
     if (typeof this.redis.tetherAppend !== "function") {
       opts.redis.defineCommand("tetherAppend", { lua: APPEND_LUA });
       opts.redis.defineCommand("tetherAppendOutputs", { lua: APPEND_OUTPUTS_LUA });
+      opts.redis.defineCommand("tetherReadRecord", { lua: READ_RECORD_LUA });
     }
   }
 
@@ -250,6 +257,18 @@ export class EventLog {
     const res = await this.redis.tetherAppendOutputs(keys.length, ...keys, ...argv);
     if (this.observe) this.observe((performance.now() - started) / 1000);
     return res;
+  }
+
+  /**
+   * `hash[id]` and the whole `metaKey` hash as of one moment. A script rather than MULTI: it is
+   * auto-pipelined with the connection's other calls, so a thousand agents connecting at once
+   * cost a few socket writes, not a thousand.
+   */
+  async readRecord(hash: string, id: string, metaKey: string): Promise<{ json: string | null; meta: Record<string, string> }> {
+    const [json, flat] = await this.redis.tetherReadRecord(2, hash, metaKey, id);
+    const meta: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) meta[flat[i]!] = flat[i + 1]!;
+    return { json, meta };
   }
 
   /** Current epoch of the log ('' when no event was ever appended). */

@@ -83,7 +83,6 @@ export class HostStore {
    */
   async update(id: string, mutate: (host: Host, meta: HostMeta) => HostChange | null): Promise<Host | null> {
     const res = await casUpdate<Host>({
-      redis: this.redis,
       log: this.log,
       hash: this.keys.hosts,
       id,

@@ -80,6 +80,11 @@ export function createMetrics(service: string, nodeId: string) {
       labelNames: ["result"],
       registers: [registry],
     }),
+    handshakesRefused: new Counter({
+      name: "tether_handshakes_refused_total",
+      help: "WebSocket upgrades answered 503 because too many handshakes were waiting (MAX_PENDING_HANDSHAKES × 10)",
+      registers: [registry],
+    }),
     slowConsumers: new Counter({
       name: "tether_slow_consumers_total",
       help: "Browser sockets closed for buffering too much",

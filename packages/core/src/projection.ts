@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { FleetEvent } from "@tether/protocol";
 import type { EventLog, Op } from "./event-log";
 
@@ -21,7 +20,6 @@ const MAX_CAS_ATTEMPTS = 20;
  * pure `mutate` decides; on a conflict it is called again on fresh state.
  */
 export async function casUpdate<T>(opts: {
-  redis: Redis;
   log: EventLog;
   hash: string;
   id: string;
@@ -29,12 +27,9 @@ export async function casUpdate<T>(opts: {
   parse: (json: string) => T;
   mutate: (value: T, meta: Record<string, string>) => Change<T> | null;
 }): Promise<{ value: T; meta: Record<string, string> } | null> {
-  const { redis, log, hash, id, metaKey } = opts;
+  const { log, hash, id, metaKey } = opts;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    const [[, json], [, meta]] = (await redis.multi().hget(hash, id).hgetall(metaKey).exec()) as [
-      [unknown, string | null],
-      [unknown, Record<string, string>],
-    ];
+    const { json, meta } = await log.readRecord(hash, id, metaKey);
     if (!json || !meta.v) return null;
     const current = opts.parse(json);
     const change = opts.mutate(current, meta);

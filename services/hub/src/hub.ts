@@ -15,6 +15,7 @@ import {
   type OfflineCheckJob,
 } from "@tether/core";
 import { authenticate } from "./upgrade/authenticate";
+import { HandshakeGate } from "./upgrade/gate";
 import { Agents } from "./connections/agents";
 import { Browsers } from "./connections/browsers";
 import { Subscriptions } from "./subscriptions";
@@ -40,6 +41,7 @@ export interface HubDeps {
     | "MAX_BUFFERED_BYTES"
     | "HUB_TTL_MS"
     | "LOG_MAX_LEN"
+    | "MAX_PENDING_HANDSHAKES"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -126,10 +128,32 @@ export function createHub(deps: HubDeps): Hub {
     [...agents.byHost.values()].filter((c) => c.epoch > 0 && !c.closed).map((c): [string, number] => [c.hostId, c.epoch]),
   );
 
+  // Handshakes past the limit wait (the client just sees a slower 101); a queue ten times as
+  // long is the most worth holding sockets for, past it they get 503 and retry with backoff.
+  const gate = new HandshakeGate(config.MAX_PENDING_HANDSHAKES, config.MAX_PENDING_HANDSHAKES * 10);
+
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== WS_PATH) return reject(socket, 404, "Not Found");
     if (shuttingDown) return reject(socket, 503, "Service Unavailable");
+    const slot = gate.enter();
+    if (!slot) {
+      metrics.handshakesRefused.inc();
+      return reject(socket, 503, "Service Unavailable", { "Retry-After": "1" });
+    }
+    const release = await slot;
+    try {
+      if (socket.destroyed || shuttingDown) return release();
+      await upgrade(req, socket, head, url, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** One handshake in its slot: `release` once it is done (an agent: once it is online, or gone). */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, release: () => void): Promise<void> {
+    socket.once("close", release);
     let auth;
     try {
       auth = await authenticate(req, {
@@ -141,16 +165,21 @@ export function createHub(deps: HubDeps): Hub {
       });
     } catch (err) {
       log.warn({ err: (err as Error).message }, "upgrade auth failed");
+      release();
       return reject(socket, 503, "Service Unavailable");
     }
     if (!auth.ok) {
       log.debug({ status: auth.status, reason: auth.reason }, "upgrade rejected");
+      release();
       return reject(socket, auth.status, auth.status === 401 ? "Unauthorized" : "Forbidden");
     }
     const principal = auth.principal;
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      if (principal.kind === "agent") agents.accept(ws, principal.hostId, principal.tokenHash);
-      else browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"));
+      if (principal.kind === "agent") void agents.accept(ws, principal.hostId, principal.tokenHash).ready.finally(release);
+      else {
+        browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"));
+        release();
+      }
     });
   }
 
@@ -180,13 +209,16 @@ export function createHub(deps: HubDeps): Hub {
 }
 
 /** Answer an upgrade with a plain HTTP status, before any upgrade happens. */
-function reject(socket: Duplex, status: number, text: string): void {
+function reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.once("finish", () => socket.destroy());
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
   );
 }

@@ -25,6 +25,9 @@ export class Subscriptions {
   private readonly hostRefs = new Map<string, number>();
   private readonly hostByChannel = new Map<string, string>();
   private wasReady = false;
+  /** Channels to subscribe in the next batch, and the batch's completion. */
+  private toSubscribe: string[] = [];
+  private batch: Promise<void> | null = null;
 
   constructor(
     private readonly sub: Redis,
@@ -51,8 +54,23 @@ export class Subscriptions {
     if (n === 0) {
       const channel = this.keys.hostChannel(hostId);
       this.hostByChannel.set(channel, hostId);
-      await this.sub.subscribe(channel);
+      await this.subscribeSoon(channel);
     }
+  }
+
+  /**
+   * Subscribe with the others asked for in this turn of the event loop: one SUBSCRIBE (one
+   * socket write) for a whole wave of agents coming online, instead of one each.
+   */
+  private subscribeSoon(channel: string): Promise<void> {
+    this.toSubscribe.push(channel);
+    this.batch ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const channels = this.toSubscribe;
+      this.toSubscribe = [];
+      this.batch = null;
+      return channels.length ? this.sub.subscribe(...channels).then(() => undefined) : undefined;
+    });
+    return this.batch;
   }
 
   async removeHost(hostId: string): Promise<void> {
@@ -61,7 +79,10 @@ export class Subscriptions {
       this.hostRefs.delete(hostId);
       const channel = this.keys.hostChannel(hostId);
       this.hostByChannel.delete(channel);
-      await this.sub.unsubscribe(channel).catch(() => undefined);
+      // Still waiting for its batch: just leave it out, so it is never subscribed at all.
+      const waiting = this.toSubscribe.indexOf(channel);
+      if (waiting >= 0) this.toSubscribe.splice(waiting, 1);
+      else await this.sub.unsubscribe(channel).catch(() => undefined);
     } else {
       this.hostRefs.set(hostId, n - 1);
     }

@@ -77,7 +77,8 @@ export class Agents {
     this.keepAlive = new KeepAlive(deps.pingIntervalMs, deps.clock);
   }
 
-  accept(ws: WebSocket, hostId: string, tokenHash: string): void {
+  /** Take an authenticated agent socket; its `ready` settles once it is online (or gone). */
+  accept(ws: WebSocket, hostId: string, tokenHash: string): AgentConn {
     const { deps } = this;
     const conn = new AgentConn(ws, hostId, tokenHash, (type) => deps.metrics.framesOut("agent", type).inc());
     deps.metrics.sockets.inc({ kind: "agent" });
@@ -140,6 +141,7 @@ export class Agents {
       const done = this.disconnected(conn).finally(() => this.leaving.delete(done));
       this.leaving.add(done);
     });
+    return conn;
   }
 
   private handle(conn: AgentConn, guard: FrameGuard<typeof AgentToHubSchema>, frame: AgentToHub): void {
