@@ -80,6 +80,11 @@ export function createMetrics(service: string, nodeId: string) {
       labelNames: ["result"],
       registers: [registry],
     }),
+    handshakesWaiting: new Gauge({
+      name: "tether_handshakes_waiting",
+      help: "WebSocket upgrades waiting for a handshake slot (MAX_PENDING_HANDSHAKES)",
+      registers: [registry],
+    }),
     handshakesRefused: new Counter({
       name: "tether_handshakes_refused_total",
       help: "WebSocket upgrades answered 503 because too many handshakes were waiting (MAX_PENDING_HANDSHAKES × 10)",

@@ -130,7 +130,9 @@ export function createHub(deps: HubDeps): Hub {
 
   // Handshakes past the limit wait (the client just sees a slower 101); a queue ten times as
   // long is the most worth holding sockets for, past it they get 503 and retry with backoff.
-  const gate = new HandshakeGate(config.MAX_PENDING_HANDSHAKES, config.MAX_PENDING_HANDSHAKES * 10);
+  const gate = new HandshakeGate(config.MAX_PENDING_HANDSHAKES, config.MAX_PENDING_HANDSHAKES * 10, (n) =>
+    metrics.handshakesWaiting.set(n),
+  );
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -12,6 +12,8 @@ export class HandshakeGate {
     private readonly limit: number,
     /** Beyond this many waiting, `enter` refuses (the caller answers 503 and the client backs off). */
     private readonly maxWaiting: number,
+    /** Told how many wait, whenever that changes (for the gauge). */
+    private readonly onWaiting: (n: number) => void = () => undefined,
   ) {}
 
   /** A slot: resolves with its release (call it once, when the handshake is done); null when full. */
@@ -21,7 +23,10 @@ export class HandshakeGate {
       return Promise.resolve(this.releaser());
     }
     if (this.waiting.length >= this.maxWaiting) return null;
-    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
+    return new Promise((resolve) => {
+      this.waiting.push(() => resolve(this.releaser()));
+      this.onWaiting(this.waiting.length);
+    });
   }
 
   get stats(): { active: number; waiting: number } {
@@ -35,8 +40,10 @@ export class HandshakeGate {
       released = true;
       const next = this.waiting.shift();
       // The slot passes straight to the next in line; otherwise it is free.
-      if (next) next();
-      else this.active--;
+      if (next) {
+        this.onWaiting(this.waiting.length);
+        next();
+      } else this.active--;
     };
   }
 }
