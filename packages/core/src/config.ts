@@ -87,7 +87,7 @@ export const ConfigSchema = z.object({
    * Addition: WebSocket handshakes a hub works on at once (authenticating; an agent until it is
    * online). More wait their turn, and past ten times as many waiting they get 503 + Retry-After.
    */
-  MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(64),
+  MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(1024),
   /** Addition: login attempts per IP and username per minute. */
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   /** Addition: pino level. */
