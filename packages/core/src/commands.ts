@@ -172,8 +172,6 @@ export class CommandStore {
     const res = await this.log.appendOutputs(
       hostId,
       frames.map((f) => ({
-        metaKey: this.keys.commandMeta(f.command_id),
-        outputKey: this.keys.commandOutput(f.command_id),
         commandId: f.command_id,
         seq: f.seq,
         stream: f.stream,

@@ -61,24 +61,23 @@ if not epoch then
   epoch = ARGV[3]
 end
 local host = ARGV[4]
+-- The commands of the run, each named once (a run is almost always one command): its meta read
+-- once, its next_seq bumped once and its chunks appended in one RPUSH at the end.
+local nc = tonumber(ARGV[5])
+local cmds = {}
+for j = 1, nc do
+  local meta = KEYS[1 + 2 * j]
+  local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
+  cmds[j] = { meta = meta, out = KEYS[2 + 2 * j], cid = ARGV[5 + j], host = m[1], next = tonumber(m[2]) or 0,
+    running = m[3] == 'running', chunks = {}, stored = 0 }
+end
 local results = {}
 local frames = {}
--- Per command touched: its meta as read once, and the chunks to append (a run of output is
--- almost always one command, so each is read, bumped and appended to once per run).
-local cmds = {}
-local order = {}
-local n = (#KEYS - 2) / 2
-for i = 1, n do
-  local meta = KEYS[1 + 2 * i]
-  local c = cmds[meta]
-  if not c then
-    local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
-    c = { host = m[1], next = tonumber(m[2]) or 0, running = m[3] == 'running', out = KEYS[2 + 2 * i], chunks = {}, stored = 0 }
-    cmds[meta] = c
-    order[#order + 1] = meta
-  end
-  local cid = ARGV[1 + 4 * i]
-  local seq = ARGV[2 + 4 * i]
+local base = 5 + nc
+for i = 1, (#ARGV - base) / 4 do
+  local a = base + 4 * (i - 1)
+  local c = cmds[tonumber(ARGV[a + 1])]
+  local seq = ARGV[a + 2]
   local seqn = tonumber(seq)
   if c.host ~= host then
     results[i] = 'u'
@@ -89,11 +88,11 @@ for i = 1, n do
   else
     -- The command id is one of ours (its meta names this host), the stream one of two words and
     -- the data already JSON: the chunk and the event payload are spliced, not encoded again.
-    local tail = '"stream":"' .. ARGV[3 + 4 * i] .. '","data":' .. ARGV[4 + 4 * i] .. '}'
+    local tail = '"stream":"' .. ARGV[a + 3] .. '","data":' .. ARGV[a + 4] .. '}'
     c.next = c.next + 1
     c.stored = c.stored + 1
     c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
-    local payload = '{"command_id":"' .. cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
+    local payload = '{"command_id":"' .. c.cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
     local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload)
     local dash = string.find(sid, '-', 1, true)
     local ms = string.sub(sid, 1, dash - 1)
@@ -103,10 +102,9 @@ for i = 1, n do
     results[i] = 's'
   end
 end
-for _, meta in ipairs(order) do
-  local c = cmds[meta]
+for _, c in ipairs(cmds) do
   if c.stored > 0 then
-    redis.call('HINCRBY', meta, 'next_seq', c.stored)
+    redis.call('HINCRBY', c.meta, 'next_seq', c.stored)
     redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
@@ -121,8 +119,6 @@ return { redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGETALL', KEYS[2]) }
 
 /** One output frame for {@link EventLog.appendOutputs}. */
 export interface OutputAppend {
-  metaKey: string;
-  outputKey: string;
   commandId: string;
   seq: number;
   stream: "stdout" | "stderr";
@@ -247,12 +243,21 @@ export class EventLog {
    * APPEND_OUTPUTS_LUA). Returns one result letter per frame, in order.
    */
   async appendOutputs(hostId: string, frames: OutputAppend[]): Promise<string> {
+    // Each command once (its keys and id), then per frame: the command's index, seq, stream, data.
     const keys: string[] = [this.keys.log, this.keys.logEpoch];
-    const argv: Array<string | number> = [this.keys.eventsChannel, this.maxLen, this.epochCandidate, hostId];
+    const ids: string[] = [];
+    const index = new Map<string, number>();
+    const perFrame: Array<string | number> = [];
     for (const f of frames) {
-      keys.push(f.metaKey, f.outputKey);
-      argv.push(f.commandId, f.seq, f.stream, f.dataJson);
+      let i = index.get(f.commandId);
+      if (i === undefined) {
+        i = ids.push(f.commandId);
+        index.set(f.commandId, i);
+        keys.push(this.keys.commandMeta(f.commandId), this.keys.commandOutput(f.commandId));
+      }
+      perFrame.push(i, f.seq, f.stream, f.dataJson);
     }
+    const argv = [this.keys.eventsChannel, this.maxLen, this.epochCandidate, hostId, ids.length, ...ids, ...perFrame];
     const started = this.observe ? performance.now() : 0;
     const res = await this.redis.tetherAppendOutputs(keys.length, ...keys, ...argv);
     if (this.observe) this.observe((performance.now() - started) / 1000);

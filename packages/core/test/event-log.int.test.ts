@@ -113,8 +113,6 @@ test("a run of output frames: each checked in order, stored ones logged and publ
   // Text a splice could break: quotes, backslashes, a newline (the message separator), non-ASCII.
   const data = (seq: number) => `line ${seq} "q" \\ ü ✓\n`;
   const frame = (seq: number) => ({
-    metaKey: meta,
-    outputKey: keys.commandOutput("c1"),
     commandId: "c1",
     seq,
     stream: seq === 1 ? ("stderr" as const) : ("stdout" as const),
@@ -136,4 +134,21 @@ test("a run of output frames: each checked in order, stored ones logged and publ
   expect(await log.appendOutputs("h1", [frame(3)])).toBe("n");
   expect(await redis.xlen(keys.log)).toBe(3);
   await sub.unsubscribe(keys.eventsChannel);
+});
+
+test("a run mixing commands: each frame is checked against its own command, chunks land in its own list", async () => {
+  const { keys, log } = fresh();
+  for (const id of ["a", "b"]) await redis.hset(keys.commandMeta(id), "host", "h1", "next_seq", 0, "status", "running");
+  const f = (commandId: string, seq: number) => ({
+    commandId,
+    seq,
+    stream: "stdout" as const,
+    dataJson: JSON.stringify(`${commandId}${seq}`),
+  });
+  expect(await log.appendOutputs("h1", [f("a", 0), f("b", 0), f("zz", 0), f("a", 1), f("b", 2), f("b", 1), f("a", 1)])).toBe("ssusgsd");
+  const list = async (id: string) => (await redis.lrange(keys.commandOutput(id), 0, -1)).map((c) => JSON.parse(c).data);
+  expect(await list("a")).toEqual(["a0", "a1"]);
+  expect(await list("b")).toEqual(["b0", "b1"]);
+  expect(await redis.hget(keys.commandMeta("b"), "next_seq")).toBe("2");
+  expect(await redis.exists(keys.commandOutput("zz"))).toBe(0);
 });
