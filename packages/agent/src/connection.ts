@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { CloseCode, HubToAgentSchema, type AgentToHub, type HubToAgent } from "@tether/protocol";
 import WebSocket from "ws";
 import { createBackoff } from "./backoff";
@@ -97,6 +98,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     const url = safeUrl(target);
     log.info("connecting", { url, attempt: backoff.attempt + 1 });
     let httpStatus: number | undefined;
+    let retryAfterMs = 0;
     let openedAt: number | undefined;
     const socket = new WebSocket(target, {
       headers: { Authorization: `Bearer ${options.token}` },
@@ -107,6 +109,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     ws = socket;
     socket.on("unexpected-response", (_req, res) => {
       httpStatus = res.statusCode;
+      retryAfterMs = retryAfter(res.headers["retry-after"]);
       res.resume();
       socket.terminate();
     });
@@ -173,7 +176,8 @@ export function createConnection(options: ConnectionOptions): Connection {
         });
       }
       if (openedAt !== undefined && clock.now() - openedAt > HEALTHY_MS) backoff.reset();
-      const delay = code === CloseCode.GOING_AWAY ? Math.floor(random() * GOING_AWAY_JITTER_MS) : backoff.next();
+      // A hub that turned the handshake away (503, too many at once) may say when to come back.
+      const delay = code === CloseCode.GOING_AWAY ? Math.floor(random() * GOING_AWAY_JITTER_MS) : Math.max(backoff.next(), retryAfterMs);
       log.warn("disconnected", { code, reason: reason || undefined, http_status: httpStatus, retry_in_ms: delay });
       reconnectTimer = clock.setTimeout(connect, delay);
     });
@@ -215,4 +219,11 @@ export function createConnection(options: ConnectionOptions): Connection {
 function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
   return Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(new Uint8Array(data)).toString("utf8");
+}
+
+/** `Retry-After` in seconds (the only form a hub sends), as ms; absent or anything else → 0. */
+const RetryAfterSchema = z.coerce.number().int().min(0).max(3600);
+function retryAfter(header: string | undefined): number {
+  const parsed = RetryAfterSchema.safeParse(header);
+  return header !== undefined && parsed.success ? parsed.data * 1000 : 0;
 }

@@ -102,6 +102,15 @@ describe("agent connection handling", () => {
     await (await hub.connection(1)).next("register");
   });
 
+  test("a 503 with Retry-After (the hub's handshake queue is full): the agent waits at least that long", async () => {
+    hub.busy = { count: 1, retryAfter: "1" };
+    const started = Date.now();
+    agent = startAgent(hub, tmp.dir, { random: () => 0.1 });
+    await (await hub.connection(0)).next("register");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    await agent.logs.wait(/ warn disconnected code=1006 http_status=503 retry_in_ms=1000$/);
+  });
+
   test("close 1013 (overload): reconnect with growing, jittered backoff", async () => {
     agent = startAgent(hub, tmp.dir, { random: () => 0.1 });
     for (let i = 0; i < 3; i++) {

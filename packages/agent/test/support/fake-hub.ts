@@ -68,6 +68,8 @@ export class FakeHub {
   maxFrameBytes = 0;
   outputFrames = 0;
   filter: FrameFilter = () => true;
+  /** The next this many upgrades are answered 503 with this `Retry-After` (seconds). */
+  busy = { count: 0, retryAfter: "1" };
   private readonly output = new Map<string, OutputPayload[]>();
   private readonly finished = new Map<string, FinishedPayload[]>();
   private socketWaiters: ((s: HubSocket) => void)[] = [];
@@ -82,6 +84,13 @@ export class FakeHub {
     this.server.on("upgrade", (req, socket, head) => {
       if (req.headers.authorization !== `Bearer ${this.token}`) {
         socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      if (this.busy.count > 0) {
+        this.busy.count -= 1;
+        socket.end(
+          `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${this.busy.retryAfter}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
