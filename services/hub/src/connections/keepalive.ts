@@ -1,8 +1,8 @@
 import type { WebSocket } from "ws";
 import type { Clock } from "@tether/core";
 
-/** How many slots one ping interval is cut into. */
-const SLOTS = 50;
+/** Each slot is this long: a hub with 10,000 sockets and a 5 s interval pings 20 of them per tick. */
+const SLOT_MS = 10;
 
 interface Entry {
   ws: WebSocket;
@@ -11,7 +11,7 @@ interface Entry {
 }
 
 /**
- * Keepalive for every socket of a hub, on one timer: the ping interval is cut into slots and
+ * Keepalive for every socket of a hub, on one timer: the ping interval is cut into 10 ms slots and
  * each socket pings in the slot of its connect time, so pings spread over the interval instead
  * of going out in one burst, and 10,000 sockets cost one timer rather than 10,000. A socket that
  * did not pong since its previous ping is terminated.
@@ -22,7 +22,8 @@ interface Entry {
  * never overtake a write.
  */
 export class KeepAlive {
-  private readonly slots: Array<Set<Entry>> = Array.from({ length: SLOTS }, () => new Set());
+  /** Made on first use: a 30 s interval has 3,000 slots, most of them empty on a small hub. */
+  private readonly slots: Array<Set<Entry> | undefined>;
   private cursor = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -30,7 +31,10 @@ export class KeepAlive {
     intervalMs: number,
     private readonly clock: Clock,
   ) {
-    this.timer = clock.setInterval(() => this.tick(), Math.max(1, intervalMs / SLOTS));
+    // Small batches, so a tick never holds up the frames of busy sockets for long.
+    const count = Math.max(1, Math.round(intervalMs / SLOT_MS));
+    this.slots = new Array<Set<Entry> | undefined>(count).fill(undefined);
+    this.timer = clock.setInterval(() => this.tick(), intervalMs / count);
     this.timer.unref?.();
   }
 
@@ -38,7 +42,8 @@ export class KeepAlive {
   add(ws: WebSocket, beforePing?: () => Promise<boolean>): () => void {
     const entry: Entry = { ws, alive: true, beforePing };
     // The slot just behind the cursor comes round last: a full interval before the first ping.
-    const slot = this.slots[(this.cursor + SLOTS - 1) % SLOTS]!;
+    const at = (this.cursor + this.slots.length - 1) % this.slots.length;
+    const slot = (this.slots[at] ??= new Set());
     slot.add(entry);
     ws.on("pong", () => {
       entry.alive = true;
@@ -51,8 +56,9 @@ export class KeepAlive {
   }
 
   private tick(): void {
-    const slot = this.slots[this.cursor]!;
-    this.cursor = (this.cursor + 1) % SLOTS;
+    const slot = this.slots[this.cursor];
+    this.cursor = (this.cursor + 1) % this.slots.length;
+    if (!slot) return;
     for (const entry of slot) {
       const { ws } = entry;
       if (!entry.alive) {
