@@ -154,7 +154,13 @@ export function createHub(deps: HubDeps): Hub {
   }
 
   /** One handshake in its slot: `release` once it is done (an agent: once it is online, or gone). */
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, release: () => void): Promise<void> {
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, releaseSlot: () => void): Promise<void> {
+    // Released when the handshake is done, or when the socket closes first; the close listener
+    // goes with it (a held socket must not keep it for its whole life).
+    const release = () => {
+      socket.off("close", release);
+      releaseSlot();
+    };
     socket.once("close", release);
     let auth;
     try {

@@ -1,6 +1,8 @@
-import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { OutputFrame } from "@tether/protocol";
+
+/** Connection ids: unique in this process, which every log line names (`node`). */
+let lastId = 0;
 
 /** Writes in flight at which the hub stops reading an agent's socket, and resumes. */
 const PAUSE_AT = 16;
@@ -19,9 +21,7 @@ export class AgentConn {
   markReady!: (ok: boolean) => void;
 
   /** Connection id, in every log line about this socket. */
-  readonly id = randomBytes(4).toString("hex");
-  /** Resolves when the socket has closed. */
-  readonly gone: Promise<void>;
+  readonly id = (++lastId).toString(36);
 
   constructor(
     readonly ws: WebSocket,
@@ -30,13 +30,18 @@ export class AgentConn {
     private readonly onSend: (type: string) => void = () => undefined,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    this.gone = new Promise((resolve) => ws.once("close", () => resolve()));
+  }
+
+  /** Resolves when the socket has closed (made when asked: only a shutdown waits for it). */
+  gone(): Promise<void> {
+    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.ws.once("close", () => resolve()));
   }
 
   /** Output frames received in this read, not yet written (CommandRelay batches them). */
   outputBatch: Array<OutputFrame["payload"]> = [];
-  /** Writes of this connection's frames still in flight. */
-  private inflight = new Set<Promise<unknown>>();
+  /** Writes of this connection's frames still in flight (made on the first). */
+  private inflight: Set<Promise<unknown>> | undefined;
   /** A write failed since the last check: the frames may be lost, so no ping may confirm them. */
   private writeFailed = false;
 
@@ -46,11 +51,12 @@ export class AgentConn {
    * pace (its unsent output waits on its side, bounded there) instead of queueing in the hub.
    */
   track<T>(write: Promise<T>): Promise<T> {
-    this.inflight.add(write);
-    if (this.inflight.size === PAUSE_AT) this.ws.pause();
+    const inflight = (this.inflight ??= new Set());
+    inflight.add(write);
+    if (inflight.size === PAUSE_AT) this.ws.pause();
     const done = () => {
-      this.inflight.delete(write);
-      if (this.inflight.size === RESUME_AT) this.ws.resume();
+      inflight.delete(write);
+      if (inflight.size === RESUME_AT) this.ws.resume();
     };
     write.then(done, () => {
       done();
@@ -64,7 +70,7 @@ export class AgentConn {
    * caller closes the socket so the agent resends what it has not seen confirmed.
    */
   async settled(): Promise<boolean> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    while (this.inflight && this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     return !this.writeFailed;
   }
 

@@ -305,7 +305,7 @@ export class Agents {
   /** Resolves when every socket has closed and its disconnect handler finished, or after `timeoutMs`. */
   async drained(timeoutMs: number): Promise<void> {
     const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
-    await Promise.race([Promise.all([...this.open].map((c) => c.gone)), deadline]);
+    await Promise.race([Promise.all([...this.open].map((c) => c.gone())), deadline]);
     await Promise.race([Promise.all(this.leaving), deadline]);
   }
 
