@@ -145,7 +145,12 @@ export function createHub(deps: HubDeps): Hub {
     }
     const release = await slot;
     try {
-      if (socket.destroyed || shuttingDown) return release();
+      // Waited its turn: the client may have given up meanwhile, or the hub begun to shut down.
+      if (socket.destroyed) return release();
+      if (shuttingDown) {
+        release();
+        return reject(socket, 503, "Service Unavailable");
+      }
       await upgrade(req, socket, head, url, release);
     } catch (err) {
       release();

@@ -1,8 +1,9 @@
 /**
  * At most `limit` WebSocket handshakes worked on at once; the rest wait their turn, in arrival
- * order. In a reconnect storm (a hub died and its agents all dial the others) this keeps every
- * turn of the event loop short, so the hub goes on answering health checks, browsers and the
- * agents it already holds, while the newcomers are taken in as fast as it can set them up.
+ * order. In a reconnect storm bigger than the limit (a hub died and its agents all dial the
+ * others) this bounds the work and memory in flight, so the hub goes on serving the sockets it
+ * holds while the newcomers are taken in as fast as it can set them up; past `maxWaiting` the
+ * surplus is turned away, to come back later.
  */
 export class HandshakeGate {
   private active = 0;
