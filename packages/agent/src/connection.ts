@@ -224,6 +224,6 @@ function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
 /** `Retry-After` in seconds (the only form a hub sends), as ms; absent or anything else → 0. */
 const RetryAfterSchema = z.coerce.number().int().min(0).max(3600);
 function retryAfter(header: string | undefined): number {
-  const parsed = RetryAfterSchema.safeParse(header);
-  return header !== undefined && parsed.success ? parsed.data * 1000 : 0;
+  const parsed = RetryAfterSchema.safeParse(header ?? "");
+  return parsed.success ? parsed.data * 1000 : 0;
 }

@@ -5,11 +5,6 @@ export interface FastCount {
   inc(n?: number): void;
 }
 
-/**
- * A counter by frame kind and type, counted in plain numbers and handed to prom-client only when
- * it is scraped: frames are counted on every message, and prom-client hashes the label set (the
- * default labels too) on every `inc`, even through a bound child.
- */
 class Cell implements FastCount {
   n = 0;
   reported = 0;
@@ -18,6 +13,11 @@ class Cell implements FastCount {
   }
 }
 
+/**
+ * A counter by frame kind and type, counted in plain numbers and handed to prom-client only when
+ * it is scraped: frames are counted on every message, and prom-client hashes the label set (the
+ * default labels too) on every `inc`, even through a bound child.
+ */
 function byKindAndType(name: string, help: string, registry: Registry): (kind: string, type: string) => FastCount {
   const cells = new Map<string, Map<string, Cell>>();
   new Counter({

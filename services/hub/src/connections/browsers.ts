@@ -166,7 +166,7 @@ export class Browsers {
       // Nobody to send to: only remember where the relay is (a later backfill starts there).
       const nl = message.lastIndexOf(10);
       const id = frameId(nl < 0 ? message : message.subarray(nl + 1));
-      if (id) this.lastRelayedId = id;
+      if (id && (id > this.lastRelayedId || !sameEpoch(id, this.lastRelayedId))) this.lastRelayedId = id;
       return;
     }
     const fresh: WireEvent[] = [];

@@ -33,8 +33,10 @@ export async function runDispatch(deps: CommandDeps, job: Job): Promise<string> 
   // Recorded and announced in one step; a retried job (the first try died after recording it)
   // announces it again, and the hub's claim makes sure it runs once.
   const deliver: HostChannelMessage = { kind: "deliver", node: deps.nodeId, command };
-  const publish = { cmd: "PUBLISH" as const, key: deps.keys.hostChannel(command.host_id), args: [JSON.stringify(deliver)] };
-  if (!(await deps.commands.queue(command, [publish]))) await deps.redis.publish(publish.key, publish.args[0]!);
+  const channel = deps.keys.hostChannel(command.host_id);
+  const message = JSON.stringify(deliver);
+  if (!(await deps.commands.queue(command, [{ cmd: "PUBLISH", key: channel, args: [message] }])))
+    await deps.redis.publish(channel, message);
   // The TTL is armed before the job completes, so a crash here retries the job and arms it then.
   const expire: ExpireJob = { command_id: command.id };
   const age = deps.clock.now() - command.created_at;
