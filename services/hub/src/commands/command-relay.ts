@@ -4,6 +4,7 @@ import {
   cancelCommand,
   dispatchCommand,
   type Clock,
+  type CommandSigner,
   type CommandStore,
   type DispatchDeps,
   type DispatchJob,
@@ -29,6 +30,8 @@ export interface CommandRelayDeps {
   clock: Clock;
   log: Logger;
   nodeId: string;
+  /** Signs what browsers dispatch, here where the person's request is accepted (CONTRACT §5). */
+  signer: CommandSigner;
 }
 
 /**
@@ -48,6 +51,7 @@ export class CommandRelay {
       keys: deps.keys,
       nodeId: deps.nodeId,
       now: () => deps.clock.now(),
+      signer: deps.signer,
     };
   }
 
@@ -60,6 +64,7 @@ export class CommandRelay {
         command: p.command,
         args: p.args,
         timeoutMs: p.timeout_ms,
+        requestedBy: { type: "user", id: conn.userId, name: conn.username },
       });
       if (!res.ok) sendError(conn.ws, ErrorCode.UNKNOWN_HOST, `no host ${p.host_id}`);
       return;
@@ -163,10 +168,12 @@ export class CommandRelay {
     }
   }
 
+  /** The `command` frame: what the agent runs, with what was signed for it (CONTRACT §5). */
   private send(conn: AgentConn, cmd: Command): void {
+    const { id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature } = cmd;
     conn.send({
       type: "command",
-      payload: { command_id: cmd.id, command: cmd.command, args: cmd.args, ...(cmd.timeout_ms ? { timeout_ms: cmd.timeout_ms } : {}) },
+      payload: { command_id: id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature },
     });
   }
 
