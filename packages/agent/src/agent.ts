@@ -10,6 +10,7 @@ import { Outbox } from "./outbox";
 import { frameDataBudget } from "./output-collector";
 import { createRunner } from "./runner";
 import { openStateFile, type FinishedPayload, type StateFile } from "./state-file";
+import { verifyCommand } from "./verify";
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -87,7 +88,7 @@ export function createAgent(deps: AgentDeps): Agent {
     env: scrubEnv(deps.env ?? process.env, config.token),
     clock,
     log,
-    onStart: (commandId) => state.markRunning(commandId),
+    onStart: (commandId, expiresAt) => state.markRunning(commandId, expiresAt),
     onOutput: (commandId, stream, data) => {
       outbox.pushOutput(commandId, stream, data);
       pump();
@@ -101,6 +102,19 @@ export function createAgent(deps: AgentDeps): Agent {
     outbox.pushFinal(payload);
     pump();
   };
+
+  /**
+   * Refuses a command without recording its id: a forged or misdirected frame must not make the
+   * genuine command with that id look seen, nor fill the state file.
+   */
+  const refuse = (commandId: string, reason: string, detail: string) => {
+    log.warn("command_rejected", { command_id: commandId, reason, detail });
+    outbox.pushFinal({ command_id: commandId, exit_code: null, status: "rejected", reason });
+    pump();
+  };
+
+  /** The host id the hub registered us as; a signed command must name it (CONTRACT §5). */
+  let hostId: string | undefined;
 
   const onFrame = (frame: HubCommandFrame) => {
     if (frame.type === "error") {
@@ -124,16 +138,24 @@ export function createAgent(deps: AgentDeps): Agent {
       // Redelivered (reconnect or restart): never run twice; answer a finished one again.
       log.info("command_duplicate", { command_id: id, state: known?.state ?? "queued" });
       if (known?.state === "finished") resendFinal(known.finished);
+      // Its final frame is no longer kept, but the id is: it ran once, and never runs again.
+      else if (known?.state === "seen") refuse(id, "replayed", "this command already ran here");
       return;
+    }
+    let expiresAt: number | undefined;
+    if (config.serverKeys.length > 0) {
+      const verdict = verifyCommand(frame.payload, { keys: config.serverKeys, hostId: hostId ?? "", now: clock.now() });
+      if (!verdict.ok) return refuse(id, verdict.reason, verdict.detail);
+      expiresAt = frame.payload.expires_at;
     }
     log.info("command_received", { command_id: id, command });
     if (stopping) return finishNow({ command_id: id, exit_code: null, status: "rejected", reason: "the agent is shutting down" });
-    const resolved = resolveCommand(config.commands, config.allowAny, command, args);
+    const resolved = resolveCommand(config.commands, config.allowAny, command, args, { files: config.ownFiles, pid: process.pid });
     if (!resolved.ok) {
       finishNow({ command_id: id, exit_code: null, status: "rejected", reason: resolved.reason });
       return log.info("command_rejected", { command_id: id, reason: resolved.reason });
     }
-    runner.submit({ commandId: id, argv: resolved.argv, timeoutMs: timeout_ms ?? config.commandTimeout });
+    runner.submit({ commandId: id, argv: resolved.argv, timeoutMs: timeout_ms ?? config.commandTimeout, expiresAt });
   };
 
   /** Bumped on every registration, so a heartbeat still sampling from a previous connection stops its chain. */
@@ -157,7 +179,8 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     random: deps.random,
     register: () => register,
-    onReady: () => {
+    onReady: (registeredAs) => {
+      hostId = registeredAs;
       // What the lost connection may not have delivered goes out again, same seq; the hub drops what it has.
       const resend = outbox.resendCount;
       if (resend > 0) log.info("resending", { frames: resend });
@@ -204,7 +227,7 @@ export function createAgent(deps: AgentDeps): Agent {
 
   return {
     start() {
-      state = openStateFile(config.stateFile, config.stateLimit, log);
+      state = openStateFile(config.stateFile, config.stateLimit, log, () => clock.now());
       log.info("starting", {
         version: AGENT_VERSION,
         url: config.urls.map(safeUrl).join(","),
@@ -212,7 +235,14 @@ export function createAgent(deps: AgentDeps): Agent {
         state_file: config.stateFile,
         allow_any: config.allowAny,
         commands: Object.keys(config.commands).length,
+        server_keys: config.serverKeys.map((k) => k.keyId).join(",") || undefined,
       });
+      if (config.serverKeys.length === 0) {
+        // Once, at start (CONTRACT §5): whoever can write to the server's Redis can run commands here.
+        log.warn("commands_not_verified", {
+          hint: "give --server-key (GET /api/signing-keys) so only commands signed by the server run",
+        });
+      }
       for (const id of state.orphans()) {
         // It was running when a previous process died; whether it completed is unknown. Never rerun it.
         log.warn("command_orphaned", { command_id: id });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { AllowListSchema } from "./allow-list";
 import { LOG_LEVELS } from "./log";
 import { OPTIONS, envName, fileKey, type OptionSpec } from "./options";
+import { parseServerKey, type ServerKey } from "./verify";
 
 /** A bad option: `main` prints the message and exits 2. The message names the option. */
 export class ConfigError extends Error {
@@ -74,6 +75,21 @@ const urls = z.preprocess(
     }),
 );
 
+/** Server keys: PEMs or files; repeated flags, a comma-separated env (PEMs hold no commas), a string or list in the file. */
+const serverKeys = z
+  .preprocess(
+    (v) => {
+      const items = typeof v === "string" ? [v] : v;
+      if (!Array.isArray(items) || !items.every((i) => typeof i === "string")) return v;
+      return items
+        .flatMap((i: string) => i.split(","))
+        .map((i) => i.trim())
+        .filter((i) => i !== "");
+    },
+    z.array(z.string().max(16_384), "must be a PEM public key or a file, or a list of them"),
+  )
+  .default([]);
+
 /** Header-safe: a token with whitespace or control characters is a copy-paste accident. */
 const token = z.string().regex(/^[\x21-\x7e]{1,4096}$/, "must be 1-4096 printable characters without spaces");
 
@@ -84,6 +100,7 @@ export const AgentConfigSchema = z
     urls,
     token: token.optional(),
     tokenFile: z.string().min(1).optional(),
+    serverKeys,
     allowAny: bool,
     hostname: z
       .string()
@@ -110,7 +127,16 @@ export const AgentConfigSchema = z
   });
 
 /** The validated config the agent runs with; the token is resolved (read from its file). */
-export type AgentConfig = Omit<z.output<typeof AgentConfigSchema>, "token" | "tokenFile"> & { token: string };
+export type AgentConfig = Omit<z.output<typeof AgentConfigSchema>, "token" | "tokenFile" | "serverKeys"> & {
+  token: string;
+  /** Keys commands must be signed with (CONTRACT §5); empty: commands are not verified. */
+  serverKeys: ServerKey[];
+  /**
+   * The agent's own files (token file, state file, config file): never readable through a
+   * command's path parameter.
+   */
+  ownFiles: string[];
+};
 
 export type LoadResult = { kind: "help" } | { kind: "version" } | { kind: "run"; config: AgentConfig };
 
@@ -217,8 +243,18 @@ export function loadConfig({ argv, env }: LoadInput): LoadResult {
     if (merged[key] === undefined) throw new ConfigError(`missing required option ${where}`);
     throw new ConfigError(`invalid ${where}${sub}: ${explain(issue)}`);
   }
-  const { token: tokenValue, tokenFile, ...rest } = parsed.data;
-  return { kind: "run", config: { ...rest, token: tokenValue ?? readToken(tokenFile!, sources.tokenFile ?? "--token-file") } };
+  const { token: tokenValue, tokenFile, serverKeys: keyItems, ...rest } = parsed.data;
+  const where = sources.serverKeys ?? "--server-key";
+  const ownFiles = [tokenFile, rest.stateFile, configPath].filter((f): f is string => f !== undefined).map((f) => path.resolve(f));
+  return {
+    kind: "run",
+    config: {
+      ...rest,
+      token: tokenValue ?? readToken(tokenFile!, sources.tokenFile ?? "--token-file"),
+      serverKeys: keyItems.map((item) => readServerKey(item, where)),
+      ownFiles,
+    },
+  };
 }
 
 /** zod's type errors speak TypeScript; say what the user should write instead. */
@@ -231,6 +267,26 @@ function explain(issue: z.core.$ZodIssue): string {
     string: "must be a string",
   };
   return expected[issue.expected] ?? issue.message;
+}
+
+/** A PEM given inline, or a file holding one; the error names the option and the file. */
+function readServerKey(item: string, where: string): ServerKey {
+  let text = item;
+  if (!item.startsWith("-----BEGIN")) {
+    try {
+      text = readFileSync(item, "utf8");
+    } catch (err) {
+      throw new ConfigError(`${where}: cannot read ${item}: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return parseServerKey(text);
+  } catch (err) {
+    const what = item.startsWith("-----BEGIN") ? "the key" : `the key in ${item}`;
+    throw new ConfigError(
+      `${where}: ${what} ${(err as Error).message.startsWith("is a") ? (err as Error).message : "is not an Ed25519 SPKI PEM public key"}`,
+    );
+  }
 }
 
 function readToken(file: string, where: string): string {

@@ -53,6 +53,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'JSON config file: any option below by its snake_case name, plus the "commands" allow-list',
   },
   {
+    flag: "server-key",
+    key: "serverKeys",
+    type: "string",
+    multiple: true,
+    value: "KEY_OR_FILE",
+    help: "the server's command signing public key (SPKI PEM, or a file holding it; GET /api/signing-keys lists them); repeat it for several; with one, only commands signed for this host, unexpired, run; env: comma-separated",
+  },
+  {
     flag: "allow-any",
     key: "allowAny",
     type: "boolean",

@@ -10,6 +10,8 @@ export interface Job {
   commandId: string;
   argv: string[];
   timeoutMs: number;
+  /** The signed command's `expires_at`, when it was signed: its id is remembered until then. */
+  expiresAt?: number;
 }
 
 export interface RunnerOptions {
@@ -22,7 +24,7 @@ export interface RunnerOptions {
   clock: Clock;
   log: Log;
   /** Called synchronously right before the spawn, so the state file has the id first. */
-  onStart: (commandId: string) => void;
+  onStart: (commandId: string, expiresAt?: number) => void;
   /** Text pieces in order; each fits one frame. */
   onOutput: (commandId: string, stream: OutputStream, data: string) => void;
   /** Called once per command, after its last onOutput. */
@@ -123,7 +125,7 @@ export function createRunner(options: RunnerOptions): Runner {
   };
 
   const start = (job: Job) => {
-    options.onStart(job.commandId);
+    options.onStart(job.commandId, job.expiresAt);
     const collector = createOutputCollector({
       commandId: job.commandId,
       maxMessageBytes: options.maxMessageBytes,

@@ -62,7 +62,7 @@ describe("agent against a hub socket: identity and commands", () => {
   });
 
   test("an allowed command runs from its argv template; output arrives in order with seq 0,1,2…", async () => {
-    withCommands({ greet: ["sh", "-c", 'echo "$0 $*"; echo to-stderr >&2; echo done', "hi", "{args}"] });
+    withCommands({ greet: ["sh", "-c", 'echo "$0 $*"; echo to-stderr >&2; echo done', "hi", "{a:re(.*)}", "{b:re(.*)}"] });
     const socket = await hub.connection(0);
     socket.send({ type: "command", payload: { command_id: "c1", command: "greet", args: ["a b", "c;rm -rf /"] } });
     const finished = await hub.waitFinished("c1");
@@ -79,7 +79,7 @@ describe("agent against a hub socket: identity and commands", () => {
     expect(hub.seqGaps).toEqual([]);
   });
 
-  test("a command outside the allow-list, or args to a template without {args}, is rejected", async () => {
+  test("a command outside the allow-list, or args to a template without parameters, is rejected", async () => {
     withCommands({ uptime: ["uptime"] });
     const socket = await hub.connection(0);
     socket.send({ type: "command", payload: { command_id: "c1", command: "rm", args: ["-rf", "/"] } });

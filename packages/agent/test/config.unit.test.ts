@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, loadConfig, type AgentConfig } from "../src/config";
+import { signingKeyId } from "@tether/protocol/src/signing";
 import { tempDir } from "./support/harness";
 
 describe("loadConfig", () => {
@@ -88,7 +90,39 @@ describe("loadConfig", () => {
 
   test("the config file can come from TETHER_CONFIG and carries the allow-list", () => {
     const c = run([], { TETHER_CONFIG: file({ url: "ws://h/ws", token: "t", allow_any: true, commands: { up: ["uptime"] } }) });
-    expect(c).toMatchObject({ allowAny: true, commands: { up: ["uptime"] } });
+    expect(c).toMatchObject({ allowAny: true, commands: { up: [{ literal: "uptime" }] } });
+  });
+
+  test("--server-key: repeatable, a PEM or a file, also from env (comma-separated) and the file; key ids derived", () => {
+    const [a, b, c] = [0, 1, 2].map(() => generateKeyPairSync("ed25519").publicKey);
+    const pem = (k: typeof a) => k!.export({ type: "spki", format: "pem" }).toString();
+    const bFile = path.join(tmp.dir, "b.pub");
+    writeFileSync(bFile, pem(b));
+    const base = ["--url", "ws://h/ws", "--token", "t"];
+    const ids = (conf: AgentConfig) => conf.serverKeys.map((k) => k.keyId);
+    expect(ids(run([...base, `--server-key=${pem(a)}`, "--server-key", bFile]))).toEqual([signingKeyId(a!), signingKeyId(b!)]);
+    expect(ids(run(base, { TETHER_SERVER_KEY: `${bFile},${pem(c)}` }))).toEqual([signingKeyId(b!), signingKeyId(c!)]);
+    expect(ids(run([], { TETHER_CONFIG: file({ url: "ws://h/ws", token: "t", server_key: [bFile] }) }))).toEqual([signingKeyId(b!)]);
+    expect(run(base).serverKeys).toEqual([]);
+  });
+
+  test("--server-key mistakes are named; a private key is refused (the agent must not hold it)", () => {
+    const base = ["--url", "ws://h/ws", "--token", "t"];
+    expect(error([...base, "--server-key", path.join(tmp.dir, "nope.pub")])).toMatch(/^--server-key: cannot read .*nope\.pub/);
+    const junk = path.join(tmp.dir, "junk.pub");
+    writeFileSync(junk, "hello");
+    expect(error([...base, "--server-key", junk])).toBe(`--server-key: the key in ${junk} is not an Ed25519 SPKI PEM public key`);
+    const priv = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    expect(error([...base, `--server-key=${priv}`])).toMatch(/^--server-key: the key is a private key/);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+    expect(error(base, { TETHER_SERVER_KEY: rsa })).toBe("env TETHER_SERVER_KEY: the key is not an Ed25519 SPKI PEM public key");
+  });
+
+  test("the agent's own files (token, state, config) are known, to keep them out of path parameters", () => {
+    const tokenFile = path.join(tmp.dir, "token");
+    writeFileSync(tokenFile, "secret");
+    const config = file({ url: "ws://h/ws", token_file: tokenFile, state_file: path.join(tmp.dir, "state.json") });
+    expect(run(["--config", config]).ownFiles.sort()).toEqual([config, tokenFile, path.join(tmp.dir, "state.json")].sort());
   });
 
   test("token: a higher layer's --token-file replaces a lower layer's token; the file is trimmed", () => {
@@ -112,7 +146,7 @@ describe("loadConfig", () => {
   test("config file mistakes are named by key and file", () => {
     const unknown = file({ url: "ws://h/ws", token: "t", max_concurent: 2 });
     expect(error(["--config", unknown])).toBe(`unknown key "max_concurent" in config file ${unknown}`);
-    const badTemplate = file({ url: "ws://h/ws", token: "t", commands: { x: ["{args}"] } });
+    const badTemplate = file({ url: "ws://h/ws", token: "t", commands: { x: ["{a:int}"] } });
     expect(error(["--config", badTemplate])).toMatch(/^invalid "commands" in config file .* at x: the first element must be the program/);
     const badLabel = file({ url: "ws://h/ws", token: "t", labels: "x" });
     expect(error(["--config", badLabel])).toMatch(/^invalid "labels" in config file .*: must be KEY=VALUE/);

@@ -32,6 +32,23 @@ describe("openStateFile", () => {
     expect(ids).toEqual(["long-runner", ...Array.from({ length: 9 }, (_, i) => `c${i + 16}`)]);
   });
 
+  test("an evicted signed command stays `seen` until expires_at + 5 min skew, across restarts, then goes", () => {
+    const file = path.join(tmp.dir, "state.json");
+    let now = 1_000_000;
+    const state = openStateFile(file, 10, log, () => now);
+    state.markRunning("signed", now + 60_000);
+    state.markFinished({ command_id: "signed", exit_code: 0, status: "succeeded" });
+    for (let i = 0; i < 20; i++) state.markFinished({ command_id: `c${i}`, exit_code: 0, status: "succeeded" });
+    // Its final frame is gone (over the limit), but not the fact that it ran.
+    expect(openStateFile(file, 10, log, () => now).get("signed")).toEqual({ id: "signed", state: "seen", expires_at: now + 60_000 });
+    now += 60_000 + 5 * 60_000;
+    state.markFinished({ command_id: "one-more", exit_code: 0, status: "succeeded" });
+    expect(openStateFile(file, 10, log, () => now).get("signed")).toEqual({ id: "signed", state: "seen", expires_at: 1_060_000 });
+    now += 1;
+    state.markFinished({ command_id: "and-another", exit_code: 0, status: "succeeded" });
+    expect(openStateFile(file, 10, log, () => now).get("signed")).toBeUndefined();
+  });
+
   test("a corrupt file is moved aside, not fatal", () => {
     const file = path.join(tmp.dir, "state.json");
     writeFileSync(file, "{not json");

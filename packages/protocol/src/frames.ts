@@ -74,7 +74,9 @@ export const CommandFrameSchema = frame(
     command: CommandTextSchema,
     args: CommandArgsSchema,
     timeout_ms: TimeoutMsSchema.optional(),
-    // CONTRACT §5: issued_at, expires_at, requested_by, key_id, signature.
+    // CONTRACT §5: issued_at, expires_at, requested_by, key_id, signature; and (addition) the
+    // host_id it was signed for, so an agent can tell `wrong_host` from `bad_signature`.
+    host_id: IdSchema.optional(),
     ...CommandSignedFieldsSchema.shape,
   }),
 );

@@ -170,10 +170,10 @@ export class CommandRelay {
 
   /** The `command` frame: what the agent runs, with what was signed for it (CONTRACT §5). */
   private send(conn: AgentConn, cmd: Command): void {
-    const { id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature } = cmd;
+    const { id, host_id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature } = cmd;
     conn.send({
       type: "command",
-      payload: { command_id: id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature },
+      payload: { command_id: id, command, args, timeout_ms, host_id, issued_at, expires_at, requested_by, key_id, signature },
     });
   }
 
