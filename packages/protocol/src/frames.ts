@@ -76,7 +76,15 @@ export const CommandFrameSchema = frame(
   }),
 );
 export const CancelFrameSchema = frame("cancel", z.object({ command_id: IdSchema }));
-export const ErrorFrameSchema = frame("error", z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) }));
+export const ErrorFrameSchema = frame(
+  "error",
+  z.object({
+    code: z.string().min(1).max(64),
+    message: z.string().max(1024),
+    /** Addition: the command an error is about, when it is about one (e.g. `output_truncated`). */
+    command_id: IdSchema.optional(),
+  }),
+);
 
 export const HubToAgentSchema = z.discriminatedUnion("type", [
   RegisteredFrameSchema,

@@ -42,6 +42,10 @@ export interface ApiDeps {
     | "LOG_MAX_LEN"
     | "ADMIN_USER"
     | "ADMIN_PASSWORD"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "MAX_MESSAGE_BYTES"
+    | "CANCEL_TIMEOUT_MS"
   >;
   /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
   redis: { command: Redis; bullmq: Redis };
@@ -67,7 +71,17 @@ export function createApi(deps: ApiDeps): Api {
   const users = new UserStore(redis.command, keys);
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
-  const dispatch: DispatchDeps = { hosts, commands, queue, redis: redis.command, keys, nodeId: config.NODE_ID, now: () => clock.now() };
+  const dispatch: DispatchDeps = {
+    hosts,
+    commands,
+    queue,
+    redis: redis.command,
+    keys,
+    nodeId: config.NODE_ID,
+    now: () => clock.now(),
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+  };
 
   const app = express();
   app.disable("x-powered-by");

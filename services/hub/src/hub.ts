@@ -42,6 +42,10 @@ export interface HubDeps {
     | "HUB_TTL_MS"
     | "LOG_MAX_LEN"
     | "MAX_PENDING_HANDSHAKES"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "CANCEL_TIMEOUT_MS"
+    | "MAX_SOCKETS_PER_SESSION"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -81,6 +85,8 @@ export function createHub(deps: HubDeps): Hub {
     clock,
     log,
     nodeId: config.NODE_ID,
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
   });
   const browsers: Browsers = new Browsers({
     redis: redis.command,

@@ -72,6 +72,7 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
         timeoutMs: body.timeout_ms,
       },
     );
+    if (!out.ok && out.code === "too_large") throw new HttpError(400, "invalid_request", out.message);
     if (!out.ok) throw new HttpError(404, "unknown_host", "no such host");
     res.status(202).json({ command: out.command });
   });
