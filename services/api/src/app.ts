@@ -17,6 +17,7 @@ import {
   type Metrics,
 } from "@tether/core";
 import { errorHandler, HttpError } from "./errors";
+import { requireJsonBody } from "./middleware/json-only";
 import { requireOrigin } from "./middleware/origin";
 import { requireSession } from "./middleware/session";
 import { sessionRoutes } from "./routes/session";
@@ -96,6 +97,7 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const api = express.Router();
+  api.use(requireJsonBody);
   api.use(express.json({ limit: MAX_BODY }));
   api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));
   api.use(
