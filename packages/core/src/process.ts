@@ -1,11 +1,11 @@
 import { createServer, type RequestListener, type Server } from "node:http";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from "./config";
 import type { Logger } from "./logger";
 
 /** Read the environment, or exit 1 with a message naming each bad variable. */
-export function bootConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function bootConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(env, options);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tether: ${err.message}\n`);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   CommandArgsSchema,
   CommandSchema,
+  CommandSignedFieldsSchema,
   CommandStatusSchema,
   CommandTextSchema,
   EventIdSchema,
@@ -74,6 +75,8 @@ export const CommandFrameSchema = frame(
     command: CommandTextSchema,
     args: CommandArgsSchema,
     timeout_ms: TimeoutMsSchema.optional(),
+    // CONTRACT §5: issued_at, expires_at, requested_by, key_id, signature.
+    ...CommandSignedFieldsSchema.shape,
   }),
 );
 export const CancelFrameSchema = frame("cancel", z.object({ command_id: IdSchema }));
