@@ -21,6 +21,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:6379"),
+  /**
+   * Addition: a PEM file of the CA(s) that signed the Redis server's certificate, for a
+   * `rediss://` REDIS_URL whose server the system CAs do not vouch for (a private CA).
+   */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Namespace for every key, channel and queue. */
   REDIS_PREFIX: z
     .string()
@@ -172,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const raw = parsed.data;
   if (raw.NODE_ENV === "production" && !raw.SESSION_SECRET) {
     throw new ConfigError(["SESSION_SECRET: required when NODE_ENV=production"]);
+  }
+  if (raw.REDIS_TLS_CA_FILE !== undefined && !raw.REDIS_URL.startsWith("rediss://")) {
+    throw new ConfigError(["REDIS_TLS_CA_FILE: set only with a rediss:// REDIS_URL (TLS)"]);
   }
   if ((raw.ADMIN_USER === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(["ADMIN_USER, ADMIN_PASSWORD: set both or neither"]);
