@@ -18,6 +18,7 @@ import {
   type Metrics,
 } from "@tether/core";
 import { errorHandler, HttpError } from "./errors";
+import { requireJsonBody } from "./middleware/json-only";
 import { requireOrigin } from "./middleware/origin";
 import { requireSession } from "./middleware/session";
 import { sessionRoutes } from "./routes/session";
@@ -44,6 +45,10 @@ export interface ApiDeps {
     | "LOG_MAX_LEN"
     | "ADMIN_USER"
     | "ADMIN_PASSWORD"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "MAX_MESSAGE_BYTES"
+    | "CANCEL_TIMEOUT_MS"
     | "COMMAND_TTL_MS"
     | "commandSigningKey"
     | "previousSigningKeys"
@@ -85,6 +90,8 @@ export function createApi(deps: ApiDeps): Api {
     keys,
     nodeId: config.NODE_ID,
     now: () => clock.now(),
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
     signer,
   };
 
@@ -101,6 +108,7 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const api = express.Router();
+  api.use(requireJsonBody);
   api.use(express.json({ limit: MAX_BODY }));
   api.use("/signing-keys", signingKeyRoutes({ signer })); // public (CONTRACT §5): before origin and session checks
   api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));

@@ -43,6 +43,10 @@ export interface HubDeps {
     | "HUB_TTL_MS"
     | "LOG_MAX_LEN"
     | "MAX_PENDING_HANDSHAKES"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "CANCEL_TIMEOUT_MS"
+    | "MAX_SOCKETS_PER_SESSION"
     | "COMMAND_TTL_MS"
     | "commandSigningKey"
     | "previousSigningKeys"
@@ -85,6 +89,8 @@ export function createHub(deps: HubDeps): Hub {
     clock,
     log,
     nodeId: config.NODE_ID,
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
     signer: createCommandSigner({
       privateKey: config.commandSigningKey,
       previous: config.previousSigningKeys,
