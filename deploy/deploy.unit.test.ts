@@ -4,6 +4,7 @@
  * template's placeholders and timeouts, and the README's configuration table against the config
  * schema. The nginx config itself runs for real in test/e2e/ops-lb.e2e.test.ts.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
@@ -40,6 +41,8 @@ const service = (name: string): ComposeService => {
   return found;
 };
 const TETHER = ["api", "hub", "worker"] as const;
+/** A throwaway key for the interpolated COMMAND_SIGNING_KEY (api and hubs refuse to start without one in production). */
+const TEST_SIGNING_KEY = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 /** Compose interpolation with every `${VAR:-default}` at its default and `${VAR:?msg}` set to `required`. */
 function interpolate(value: string, required: Record<string, string>): string {
@@ -91,6 +94,12 @@ describe("docker-compose.yml", () => {
     expect(durationMs(svc.stop_grace_period!)).toBeGreaterThan(10_000);
   });
 
+  test("api and hubs share one required COMMAND_SIGNING_KEY; the worker, which signs nothing, has none", () => {
+    expect(service("api").environment!.COMMAND_SIGNING_KEY).toMatch(/^\$\{COMMAND_SIGNING_KEY:\?.+\}$/);
+    expect(service("hub").environment!.COMMAND_SIGNING_KEY).toBe(service("api").environment!.COMMAND_SIGNING_KEY);
+    expect(service("worker").environment!.COMMAND_SIGNING_KEY).toBeUndefined();
+  });
+
   test("two hub replicas that publish no host ports", () => {
     expect(service("hub").deploy?.replicas).toBe(2);
     for (const name of TETHER) expect(service(name).ports).toBeUndefined();
@@ -116,10 +125,14 @@ describe("docker-compose.yml", () => {
     const values = Object.fromEntries(
       Object.entries(env).map(([key, value]) => [
         key,
-        interpolate(String(value), { SESSION_SECRET: "s".repeat(64), ADMIN_PASSWORD: "a-long-password" }),
+        interpolate(String(value), {
+          SESSION_SECRET: "s".repeat(64),
+          ADMIN_PASSWORD: "a-long-password",
+          COMMAND_SIGNING_KEY: TEST_SIGNING_KEY,
+        }),
       ]),
     );
-    const config = loadConfig(values);
+    const config = loadConfig(values, { signsCommands: name !== "worker" });
     expect(config.ALLOWED_ORIGINS).toEqual(["http://localhost:8080"]);
     expect(config.TRUST_PROXY).toBe(true);
   });
