@@ -53,9 +53,10 @@ export function canonicalCommandBytes(f: SignedCommandFields): Buffer {
   return Buffer.from(JSON.stringify(array), "utf8");
 }
 
-/** `key_id`: the first 16 characters of the base64url SHA-256 of the public key's SPKI DER bytes. */
-export function signingKeyId(publicKey: KeyObject): string {
-  const der = publicKey.export({ type: "spki", format: "der" });
+/** `key_id` (of a public key, or of a private key's public half): the first 16 characters of the base64url SHA-256 of the public key's SPKI DER bytes. */
+export function signingKeyId(key: KeyObject): string {
+  const pub = key.type === "private" ? createPublicKey(key) : key;
+  const der = pub.export({ type: "spki", format: "der" });
   return createHash("sha256").update(der).digest("base64url").slice(0, 16);
 }
 
