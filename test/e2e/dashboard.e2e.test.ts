@@ -110,7 +110,10 @@ test("adds a host, shows its token once with the agent command; the agent connec
   expect(token.length).toBeGreaterThan(16);
   const command = (await dialog.locator('[data-command="npm"]').textContent())!;
   const wsUrl = `ws://127.0.0.1:${front.port}/ws`;
-  expect(command).toBe(`npm run agent -- --url ${wsUrl} --token ${token}`);
+  // CONTRACT §5: the command carries the server's signing key, one line, in ANSI-C quotes.
+  const keys = (await (await fetch(`${stack.api.url}/api/signing-keys`)).json()) as { keys: { public_key: string }[] };
+  const keyArg = `--server-key=$'${keys.keys[0]!.public_key.trim().replace(/\n/g, "\\n")}'`;
+  expect(command).toBe(`npm run agent -- --url ${wsUrl} --token ${token} ${keyArg}`);
   await dialog.locator('.agent-status[data-state="waiting"]').waitFor({ timeout: UI_MS });
   hostId = (await dialog.locator(".agent-status").getAttribute("data-host-id"))!;
   await expect(card().getAttribute("data-status", { timeout: UI_MS })).resolves.toBe("offline");

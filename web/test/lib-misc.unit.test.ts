@@ -83,6 +83,13 @@ describe("agent commands", () => {
     });
     expect(agentCommands("ws://x/ws", "a b").npm).toBe("npm run agent -- --url ws://x/ws --token 'a b'");
   });
+
+  it("adds --server-key for each signing key, its PEM on one line in ANSI-C quotes", () => {
+    const pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAabc+/=\n-----END PUBLIC KEY-----\n";
+    expect(agentCommands("ws://x/ws", "t", [pem]).npx).toBe(
+      "npx tether-agent --url ws://x/ws --token t --server-key=$'-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAabc+/=\\n-----END PUBLIC KEY-----'",
+    );
+  });
 });
 
 describe("agentRegistered", () => {

@@ -61,8 +61,10 @@ export class AddHostDialog extends LitElement {
   ];
 
   @property({ attribute: false }) store: FleetStore | undefined;
-  @property({ attribute: false }) api: Pick<Api, "createHost"> | undefined;
+  @property({ attribute: false }) api: Pick<Api, "createHost" | "signingKeys"> | undefined;
   @state() private created: { host: Host; token: string } | undefined;
+  /** The server's signing keys, fetched with the host so the agent command shows `--server-key` at once. */
+  @state() private serverKeys: readonly string[] = [];
   @state() private error = "";
   @state() private busy = false;
   @query("dialog") private dialog!: HTMLDialogElement;
@@ -102,7 +104,9 @@ export class AddHostDialog extends LitElement {
     this.busy = true;
     this.error = "";
     try {
-      const created = await this.api.createHost(name);
+      // A failed key fetch only leaves --server-key out of the command; the host still gets made.
+      const [created, keys] = await Promise.all([this.api.createHost(name), this.api.signingKeys().catch(() => ({ keys: [] }))]);
+      this.serverKeys = keys.keys.map((k) => k.public_key);
       this.created = created;
       this.store?.rememberHost(created.host);
       this.dispatchEvent(new CustomEvent("host-created", { detail: { host: created.host }, bubbles: true, composed: true }));
@@ -141,7 +145,7 @@ export class AddHostDialog extends LitElement {
     const online = agentRegistered(this.store?.host(host.id));
     return html`
       <h2 id="add-title" tabindex="-1">${host.name} is ready for its agent</h2>
-      <token-reveal .token=${token}></token-reveal>
+      <token-reveal .token=${token} .serverKeys=${this.serverKeys}></token-reveal>
       <p class="agent-status" role="status" data-state=${online ? "connected" : "waiting"} data-host-id=${host.id}>
         ${online ? "✓ Connected" : html`<span class="spinner" aria-hidden="true"></span> Waiting for the agent…`}
       </p>

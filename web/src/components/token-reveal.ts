@@ -55,6 +55,8 @@ export class TokenReveal extends LitElement {
 
   /** The plain token, as the API returned it. */
   @property() token = "";
+  /** The server's signing public keys, for the command's `--server-key` (CONTRACT §5). */
+  @property({ attribute: false }) serverKeys: readonly string[] = [];
   @state() private copied = "";
 
   private async copy(text: string, what: string): Promise<void> {
@@ -69,7 +71,7 @@ export class TokenReveal extends LitElement {
 
   override render() {
     const url = agentUrl(location);
-    const commands = agentCommands(url, this.token);
+    const commands = agentCommands(url, this.token, this.serverKeys);
     return html`
       <p class="warn">This token is shown only once. Copy it now; if you lose it, rotate the token.</p>
       <div>

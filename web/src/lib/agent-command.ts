@@ -3,13 +3,22 @@ export function agentUrl(location: { protocol: string; host: string }): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 }
 
-/** The exact commands to paste on a server to start the reference agent (CONTRACT §1). */
-export function agentCommands(url: string, token: string): { npm: string; npx: string } {
+/**
+ * `--server-key=$'…'` for each SPKI PEM (CONTRACT §5): ANSI-C quoting keeps the key's newlines on
+ * one pasteable line (bash, zsh, ksh); PEMs hold only base64, dashes and spaces.
+ */
+export function serverKeyArgs(serverKeys: readonly string[]): string {
+  return serverKeys.map((pem) => ` --server-key=$'${pem.trim().replace(/[\\']/g, "").replace(/\n/g, "\\n")}'`).join("");
+}
+
+/** The exact commands to paste on a server to start the reference agent (CONTRACT §1, §5). */
+export function agentCommands(url: string, token: string, serverKeys: readonly string[] = []): { npm: string; npx: string } {
   // Tokens are URL-safe today; quote anything else so the pasted line still works.
   if (!/^[\w.~+/=-]+$/.test(token)) token = `'${token.replace(/'/g, `'"'"'`)}'`;
+  const keys = serverKeyArgs(serverKeys);
   return {
-    npm: `npm run agent -- --url ${url} --token ${token}`,
-    npx: `npx tether-agent --url ${url} --token ${token}`,
+    npm: `npm run agent -- --url ${url} --token ${token}${keys}`,
+    npx: `npx tether-agent --url ${url} --token ${token}${keys}`,
   };
 }
 

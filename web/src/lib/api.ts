@@ -59,6 +59,9 @@ export function createApi(deps: ApiDeps) {
     login: (username: string, password: string) =>
       call<{ user: User }>("POST", "/api/session", { username, password }, { sessionCheck: false }),
     logout: () => call<void>("DELETE", "/api/session", undefined, { sessionCheck: false }),
+    /** The command signing public keys agents verify with (CONTRACT §5; no session needed). */
+    signingKeys: () =>
+      call<{ keys: { key_id: string; public_key: string }[] }>("GET", "/api/signing-keys", undefined, { sessionCheck: false }),
     listHosts: () => call<{ hosts: Host[] }>("GET", "/api/hosts"),
     createHost: (name: string) => call<{ host: Host; token: string }>("POST", "/api/hosts", { name }),
     rotateToken: (hostId: string) => call<{ token: string }>("POST", `/api/hosts/${id(hostId)}/token`, {}),
