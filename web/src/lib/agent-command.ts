@@ -3,13 +3,17 @@ export function agentUrl(location: { protocol: string; host: string }): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 }
 
-/** The exact commands to paste on a server to start the reference agent (CONTRACT §1). */
+/**
+ * The exact commands to paste on a server to start the reference agent (CONTRACT §1). The token
+ * goes in the environment (`TETHER_TOKEN`), never in the agent's arguments: a process's command
+ * line is visible to every user of the machine (`ps`), its environment only to its owner.
+ */
 export function agentCommands(url: string, token: string): { npm: string; npx: string } {
   // Tokens are URL-safe today; quote anything else so the pasted line still works.
   if (!/^[\w.~+/=-]+$/.test(token)) token = `'${token.replace(/'/g, `'"'"'`)}'`;
   return {
-    npm: `npm run agent -- --url ${url} --token ${token}`,
-    npx: `npx tether-agent --url ${url} --token ${token}`,
+    npm: `TETHER_TOKEN=${token} npm run agent -- --url ${url}`,
+    npx: `TETHER_TOKEN=${token} npx tether-agent --url ${url}`,
   };
 }
 
