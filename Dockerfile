@@ -52,5 +52,7 @@ COPY services services
 COPY --from=build /app/web/dist web/dist
 # Files stay root-owned and read-only to the service; tsx caches compiled files in /tmp.
 USER node
-EXPOSE 8000
+# 8000: the service (PORT); 9000: its ops listener (OPS_PORT = PORT + 1000: /metrics, /healthz,
+# /readyz), bound to 127.0.0.1 unless OPS_HOST opens it (the Compose file does, to its network).
+EXPOSE 8000 9000
 CMD ["node", "--import", "tsx", "services/api/src/main.ts"]

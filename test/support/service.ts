@@ -109,7 +109,10 @@ export interface ServiceProcess {
 export interface ServiceOptions {
   /** Wait for `GET /readyz` 200; default true. False returns right after spawning (start-up failure tests). */
   waitReady?: boolean;
-  /** Readiness deadline, ms; default 20 000. */
+  /**
+   * Readiness deadline, ms; default 60 000. A bound, not a wait: on a shared 2-core machine at load
+   * 25+, four services started at once took 20 s to listen (measured), so 20 s failed whole suites.
+   */
   readyTimeoutMs?: number;
 }
 
@@ -125,7 +128,7 @@ export async function startService(kind: ServiceKind, env: Record<string, string
   for (let attempt = 1; ; attempt++) {
     const service = await spawnService(kind, env);
     try {
-      await waitForReady(service, options.readyTimeoutMs ?? 20_000);
+      await waitForReady(service, options.readyTimeoutMs ?? 60_000);
       // Printed (at info) right after the listeners are bound, so it is there or on its way.
       if (["info", "debug", "trace"].includes(service.env.LOG_LEVEL ?? "info")) await service.waitForLine(OPS_PORT_LINE, 10_000);
       return service;
@@ -166,7 +169,7 @@ export async function spawnService(kind: ServiceKind, env: Record<string, string
 }
 
 /** Polls `GET /readyz` until 200 (every 50 ms, bounded), failing early if the process exits. */
-export async function waitForReady(service: ServiceProcess, timeoutMs = 20_000): Promise<void> {
+export async function waitForReady(service: ServiceProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
