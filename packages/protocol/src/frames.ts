@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   CommandArgsSchema,
   CommandSchema,
+  CommandSignedFieldsSchema,
   CommandStatusSchema,
   CommandTextSchema,
   EventIdSchema,
@@ -74,10 +75,20 @@ export const CommandFrameSchema = frame(
     command: CommandTextSchema,
     args: CommandArgsSchema,
     timeout_ms: TimeoutMsSchema.optional(),
+    // CONTRACT §5: issued_at, expires_at, requested_by, key_id, signature.
+    ...CommandSignedFieldsSchema.shape,
   }),
 );
 export const CancelFrameSchema = frame("cancel", z.object({ command_id: IdSchema }));
-export const ErrorFrameSchema = frame("error", z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) }));
+export const ErrorFrameSchema = frame(
+  "error",
+  z.object({
+    code: z.string().min(1).max(64),
+    message: z.string().max(1024),
+    /** Addition: the command an error is about, when it is about one (e.g. `output_truncated`). */
+    command_id: IdSchema.optional(),
+  }),
+);
 
 export const HubToAgentSchema = z.discriminatedUnion("type", [
   RegisteredFrameSchema,

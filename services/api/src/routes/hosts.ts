@@ -68,16 +68,19 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
 
   router.post("/:id/commands", async (req, res) => {
     const body = parseOr400(DispatchBodySchema, req.body);
+    const user = req.session.user!;
     const out = await dispatchCommand(
       deps.dispatch,
-      { id: req.session.user!.id },
+      { id: user.id },
       {
         hostId: req.params.id,
         command: body.command,
         args: body.args,
         timeoutMs: body.timeout_ms,
+        requestedBy: { type: "user", id: user.id, name: user.username },
       },
     );
+    if (!out.ok && out.code === "too_large") throw new HttpError(400, "invalid_request", out.message);
     if (!out.ok) throw new HttpError(404, "unknown_host", "no such host");
     res.status(202).json({ command: out.command });
   });
