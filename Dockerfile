@@ -57,5 +57,7 @@ COPY --from=build /app/services/worker/dist services/worker/dist
 COPY --from=build /app/web/dist web/dist
 # Files stay root-owned and read-only to the service.
 USER node
-EXPOSE 8000
+# 8000: the service (PORT); 9000: its ops listener (OPS_PORT = PORT + 1000: /metrics, /healthz,
+# /readyz), bound to 127.0.0.1 unless OPS_HOST opens it (the Compose file does, to its network).
+EXPOSE 8000 9000
 CMD ["node", "--enable-source-maps", "services/api/dist/main.js"]

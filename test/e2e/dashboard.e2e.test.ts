@@ -49,6 +49,17 @@ beforeAll(async () => {
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light", reducedMotion: "reduce" });
   context.setDefaultTimeout(UI_MS);
+  // Every CSP violation the page reports (issue 11.6: the dashboard must run under the api's CSP).
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    (globalThis as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+    // No DOM types in the test's tsconfig: the event's few fields by hand.
+    type Violation = { violatedDirective: string; blockedURI: string; sourceFile: string; lineNumber: number };
+    const doc = (globalThis as unknown as { document: { addEventListener(type: string, fn: (e: Violation) => void): void } }).document;
+    doc.addEventListener("securitypolicyviolation", (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(String(error)));
   page.on("console", (message) => {
@@ -84,8 +95,20 @@ async function run(line: string): Promise<string> {
   return id!;
 }
 
+/** The CSP violations the page has reported since it loaded (and Chromium's console lines about any). */
+async function cspViolations(): Promise<string[]> {
+  const reported = await page.evaluate(() => (globalThis as unknown as { __cspViolations?: string[] }).__cspViolations ?? ["no listener"]);
+  return [...reported, ...consoleProblems.filter((line) => /Content Security Policy/i.test(line))];
+}
+
 test("signs in through the login page, refusing a wrong password first", async () => {
-  await page.goto(`${front.origin}/`);
+  const response = await page.goto(`${front.origin}/`);
+  // The page really is under the CSP (so "no violation" below means something).
+  const headers = response!.headers();
+  expect(headers["content-security-policy"]).toContain("default-src 'self'");
+  expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["x-powered-by"]).toBeUndefined();
   const form = page.locator("login-page");
   await form.locator("input[name=username]").fill(stack.admin.username);
   await form.locator("input[name=password]").fill("not-the-password");
@@ -110,10 +133,11 @@ test("adds a host, shows its token once with the agent command; the agent connec
   expect(token.length).toBeGreaterThan(16);
   const command = (await dialog.locator('[data-command="npm"]').textContent())!;
   const wsUrl = `ws://127.0.0.1:${front.port}/ws`;
+  // The token in the agent's environment, not on its command line (`ps` shows that to everyone);
   // CONTRACT §5: the command carries the server's signing key, one line, in ANSI-C quotes.
   const keys = (await (await fetch(`${stack.api.url}/api/signing-keys`)).json()) as { keys: { public_key: string }[] };
   const keyArg = `--server-key=$'${keys.keys[0]!.public_key.trim().replace(/\n/g, "\\n")}'`;
-  expect(command).toBe(`npm run agent -- --url ${wsUrl} --token ${token} ${keyArg}`);
+  expect(command).toBe(`TETHER_TOKEN=${token} npm run agent -- --url ${wsUrl} ${keyArg}`);
   await dialog.locator('.agent-status[data-state="waiting"]').waitFor({ timeout: UI_MS });
   hostId = (await dialog.locator(".agent-status").getAttribute("data-host-id"))!;
   await expect(card().getAttribute("data-status", { timeout: UI_MS })).resolves.toBe("offline");
@@ -263,6 +287,8 @@ test("signs out: back to the login page, the socket closed and the cookie dead; 
   await card().locator('.badge[data-status="online"]').waitFor({ timeout: UI_MS });
   await page.locator('connection-indicator[data-state="live"]').waitFor({ timeout: UI_MS });
   expect(pageErrors).toEqual([]);
+  // Issue 11.6: the whole run, every view, under the CSP without one violation.
+  expect(await cspViolations()).toEqual([]);
   // The app warns `[tether] …` about any frame it could not read: it understood every one.
   expect(consoleProblems.filter((line) => line.includes("[tether]"))).toEqual([]);
 });

@@ -325,8 +325,10 @@ describe("processes", () => {
       expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${p.url}/readyz`)).json()).toEqual({ status: "ready" });
     }
-    const metrics = await (await fetch(`${hubA.url}/metrics`)).text();
+    // /metrics lives on the ops listener (CONTRACT §1 v2); on PORT, without METRICS_TOKEN, it is not there.
+    const metrics = await (await fetch(`${hubA.opsUrl}/metrics`)).text();
     expect(metrics).toContain("tether_sockets");
+    expect((await fetch(`${hubA.url}/metrics`)).status).toBe(404);
   });
 
   test("a bad env value exits non-zero naming the variable", async () => {

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 async function waitingGauge(): Promise<number> {
-  const text = (await request(`${stack.hubs[0]!.url}/metrics`)).text;
+  const text = (await request(`${stack.hubs[0]!.opsUrl}/metrics`)).text;
   return Number(/^tether_handshakes_waiting\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? -1);
 }
 

@@ -63,7 +63,7 @@ afterAll(async () => {
 /** Agent `register` frames each hub has taken so far: tells which hub an upgrade landed on. */
 async function registrations(): Promise<number[]> {
   return Promise.all(
-    stack.hubs.map(async (hub) => (await scrape(hub.url)).sum("tether_frames_in_total", { kind: "agent", type: "register" })),
+    stack.hubs.map(async (hub) => (await scrape(hub.opsUrl)).sum("tether_frames_in_total", { kind: "agent", type: "register" })),
   );
 }
 
@@ -227,7 +227,7 @@ describe("WebSockets through nginx", () => {
     await agent.waitForLine(/ warn disconnected code=1001 /);
     await agent.waitForLine(new RegExp(` info registered host_id=${host.id}$`), 5000, { fresh: true });
     // The killed hub no longer answers; the survivor took the agent's second `register`.
-    const survivor = await scrape(stack.hubs[other]!.url);
+    const survivor = await scrape(stack.hubs[other]!.opsUrl);
     expect(survivor.sum("tether_frames_in_total", { kind: "agent", type: "register" })).toBe(before[other]! + 1);
 
     const listed = (await apiCall(nginx.url, cookie, "GET", "/api/hosts")).json<{ hosts: { id: string; status: string }[] }>();

@@ -45,8 +45,8 @@ test("api, hubs and worker expose what happened, in Prometheus text format", asy
   await browser.next("command_finished", (f) => f.payload.command_id === id);
 
   // While the agent and the browser are connected: the hubs.
-  const a = await scrape(hubA.url);
-  const b = await scrape(hubB.url);
+  const a = await scrape(hubA.opsUrl);
+  const b = await scrape(hubB.opsUrl);
   for (const m of [a, b]) {
     expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(m.types.get("tether_sockets")).toBe("gauge");
@@ -80,7 +80,7 @@ test("api, hubs and worker expose what happened, in Prometheus text format", asy
   await agent.close();
   await browser.next("host_update", (f) => f.payload.host.id === host.id && f.payload.host.status === "offline", 10_000);
 
-  const worker = await scrape(stack.worker.url);
+  const worker = await scrape(stack.worker.opsUrl);
   expect(worker.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   expect(worker.types.get("tether_queue_depth")).toBe("gauge");
   expect(worker.types.get("tether_offline_checks_total")).toBe("counter");
@@ -92,7 +92,7 @@ test("api, hubs and worker expose what happened, in Prometheus text format", asy
   expect(worker.sum("tether_queue_depth", { queue: "presence" })).toBeGreaterThanOrEqual(1);
   expectLabelled(worker, "worker");
 
-  const api = await scrape(stack.api.url);
+  const api = await scrape(stack.api.opsUrl);
   expect(api.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   // The api appended the host's creation and the command's events.
   expect(api.sum("tether_event_append_seconds_count")).toBeGreaterThanOrEqual(1);

@@ -109,7 +109,7 @@ test("SIGTERM of a hub: its agent gets 1001, moves to the other hub, its host ne
 
     const listed = (await apiCall(stack.api.url, cookie, "GET", "/api/hosts")).json<{ hosts: { id: string; status: string }[] }>();
     expect(listed.hosts.find((h) => h.id === host.id)?.status).toBe("online");
-    const worker = await scrape(stack.worker.url);
+    const worker = await scrape(stack.worker.opsUrl);
     expect(worker.sum("tether_offline_checks_total", { result: "offline" })).toBe(0);
     expect(worker.sum("tether_offline_checks_total", { result: "skipped" })).toBeGreaterThanOrEqual(1);
 

@@ -91,7 +91,14 @@ describe("npm start on a fresh checkout", () => {
     dataPrefix = prefix();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const npm = npmStart({ REDIS_URL: redis.url, REDIS_PREFIX: dataPrefix, PORT: String(port), HOST: "127.0.0.1" });
+    const opsPort = await freePort();
+    const npm = npmStart({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: dataPrefix,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      OPS_PORT: String(opsPort),
+    });
     try {
       password = /^\s+password: (\S+)$/.exec(await npm.waitForLine(/^\s+password: \S+$/))![1]!;
       expect(npm.lines).toContainEqual(expect.stringMatching(/^\s+username: admin$/));
@@ -119,7 +126,7 @@ describe("npm start on a fresh checkout", () => {
       expect(bundle.headers["content-type"]).toMatch(/javascript/);
 
       // One process is everything: its /metrics has the hub's, the api's and the worker's series.
-      const metrics = await scrape(url);
+      const metrics = await scrape(`http://127.0.0.1:${opsPort}`);
       expect(metrics.sum("tether_sockets", { kind: "agent" })).toBe(1);
       expect(metrics.find("tether_queue_depth", { queue: "presence" })).toHaveLength(1);
       expect(metrics.sum("tether_event_append_seconds_count")).toBeGreaterThan(0);

@@ -54,12 +54,21 @@ const TETHER_VARS = [
   "LOG_MAX_AGE_MS",
   "MAX_BUFFERED_BYTES",
   "LOGIN_RATE_LIMIT",
+  "LOGIN_USER_RATE_LIMIT",
+  "LOGIN_MAX_HASHES",
+  "LOGIN_MAX_WAITING",
+  "OPS_PORT",
+  "OPS_HOST",
+  "METRICS_TOKEN",
   "LOG_LEVEL",
   "TETHER_TOKEN",
   "TETHER_SERVER_KEY",
 ];
 
 const RING_LINES = 200;
+
+/** The `listening` log line of a service, with the ops listener's port (packages/core/src/service.ts). */
+const OPS_PORT_LINE = /"ops_port":(\d+)/;
 
 /** A running (or exited) service child process. */
 export interface ServiceProcess {
@@ -71,6 +80,13 @@ export interface ServiceProcess {
   readonly url: string;
   /** `ws://127.0.0.1:port/ws` */
   readonly wsUrl: string;
+  /**
+   * The ops listener's port (/metrics, /healthz, /readyz), as the process reported it in its
+   * `listening` line; known once {@link startService} resolved (throws before).
+   */
+  readonly opsPort: number;
+  /** `http://127.0.0.1:opsPort`: where to scrape /metrics. */
+  readonly opsUrl: string;
   /** The service's own pid (node itself, not a wrapper): a signal to it reaches the service. */
   readonly pid: number;
   /** The environment it was started with (Tether variables only, as passed plus defaults). */
@@ -100,7 +116,10 @@ export interface ServiceProcess {
 export interface ServiceOptions {
   /** Wait for `GET /readyz` 200; default true. False returns right after spawning (start-up failure tests). */
   waitReady?: boolean;
-  /** Readiness deadline, ms; default 20 000. */
+  /**
+   * Readiness deadline, ms; default 60 000. A bound, not a wait: on a shared 2-core machine at load
+   * 25+, four services started at once took 20 s to listen (measured), so 20 s failed whole suites.
+   */
   readyTimeoutMs?: number;
   /**
    * Node's arguments instead of `--import tsx <entry>`: e.g. `["--enable-source-maps",
@@ -121,7 +140,9 @@ export async function startService(kind: ServiceKind, env: Record<string, string
   for (let attempt = 1; ; attempt++) {
     const service = await spawnService(kind, env, options);
     try {
-      await waitForReady(service, options.readyTimeoutMs ?? 20_000);
+      await waitForReady(service, options.readyTimeoutMs ?? 60_000);
+      // Printed (at info) right after the listeners are bound, so it is there or on its way.
+      if (["info", "debug", "trace"].includes(service.env.LOG_LEVEL ?? "info")) await service.waitForLine(OPS_PORT_LINE, 10_000);
       return service;
     } catch (err) {
       await service.stop();
@@ -145,7 +166,15 @@ export async function spawnService(
     throw new Error(`startService(${kind}): pass REDIS_URL (from startTestRedis()); tests never use the default Redis`);
   }
   const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
-  const childEnv: Record<string, string> = { NODE_ENV: "test", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env, PORT: String(port) };
+  // OPS_PORT=0: a free port for the ops listener too, read back from the `listening` line.
+  const childEnv: Record<string, string> = {
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    OPS_PORT: "0",
+    ...env,
+    PORT: String(port),
+  };
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   for (const name of TETHER_VARS) delete inherited[name];
   const entry = path.join(ROOT, SERVICE_ENTRIES[kind]);
@@ -157,7 +186,7 @@ export async function spawnService(
 }
 
 /** Polls `GET /readyz` until 200 (every 50 ms, bounded), failing early if the process exits. */
-export async function waitForReady(service: ServiceProcess, timeoutMs = 20_000): Promise<void> {
+export async function waitForReady(service: ServiceProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
@@ -180,11 +209,14 @@ function wrapService(kind: ServiceKind, port: number, env: Record<string, string
   const name = `${kind}:${port}`;
   const ring: string[] = [];
   const watchers = new Set<(line: string) => void>();
+  let opsPort: number | undefined;
   const verbose = process.env.TETHER_TEST_VERBOSE === "1";
   readLines(child.child, (raw, stream) => {
     const line = stream === "stderr" ? `[stderr] ${raw}` : raw;
     ring.push(line);
     if (ring.length > RING_LINES) ring.shift();
+    const ops = opsPort === undefined ? OPS_PORT_LINE.exec(raw) : null;
+    if (ops) opsPort = Number(ops[1]);
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
     for (const watcher of watchers) watcher(line);
   });
@@ -217,6 +249,13 @@ function wrapService(kind: ServiceKind, port: number, env: Record<string, string
     port,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
+    get opsPort() {
+      if (opsPort === undefined) throw new Error(`${name} has not reported its ops port (yet): await startService()`);
+      return opsPort;
+    },
+    get opsUrl() {
+      return `http://127.0.0.1:${service.opsPort}`;
+    },
     pid: child.pid,
     env,
     get exitInfo() {

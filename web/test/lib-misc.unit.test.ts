@@ -76,18 +76,25 @@ describe("agent commands", () => {
     expect(agentUrl({ protocol: "https:", host: "tether.example.com" })).toBe("wss://tether.example.com/ws");
   });
 
-  it("prints the exact npm and npx lines", () => {
+  it("prints the exact npm and npx lines, the token in the environment, never in the agent's arguments", () => {
     expect(agentCommands("ws://localhost:8000/ws", "tok_abc-123")).toEqual({
-      npm: "npm run agent -- --url ws://localhost:8000/ws --token tok_abc-123",
-      npx: "npx tether-agent --url ws://localhost:8000/ws --token tok_abc-123",
+      npm: "TETHER_TOKEN=tok_abc-123 npm run agent -- --url ws://localhost:8000/ws",
+      npx: "TETHER_TOKEN=tok_abc-123 npx tether-agent --url ws://localhost:8000/ws",
     });
-    expect(agentCommands("ws://x/ws", "a b").npm).toBe("npm run agent -- --url ws://x/ws --token 'a b'");
+    expect(agentCommands("ws://x/ws", "a b").npm).toBe("TETHER_TOKEN='a b' npm run agent -- --url ws://x/ws");
+    for (const line of Object.values(agentCommands("ws://x/ws", "tth_secret"))) {
+      // The shell's assignment puts it in the environment; what `ps` shows (the program and its
+      // arguments) must not carry it.
+      const [assignment, ...argv] = line.split(" ");
+      expect(assignment).toBe("TETHER_TOKEN=tth_secret");
+      expect(argv.join(" ")).not.toContain("tth_secret");
+    }
   });
 
   it("adds --server-key for each signing key, its PEM on one line in ANSI-C quotes", () => {
     const pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAabc+/=\n-----END PUBLIC KEY-----\n";
     expect(agentCommands("ws://x/ws", "t", [pem]).npx).toBe(
-      "npx tether-agent --url ws://x/ws --token t --server-key=$'-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAabc+/=\\n-----END PUBLIC KEY-----'",
+      "TETHER_TOKEN=t npx tether-agent --url ws://x/ws --server-key=$'-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAabc+/=\\n-----END PUBLIC KEY-----'",
     );
   });
 });

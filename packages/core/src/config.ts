@@ -130,6 +130,23 @@ export const ConfigSchema = z.object({
   MAX_SOCKETS_PER_SESSION: z.coerce.number().int().min(1).default(20),
   /** Addition: pino level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  // --- Exposure and login limits (issue 11.6, 11.7) -------------------------------------------
+  /**
+   * Addition (CONTRACT §1 v2): port of the ops listener (/metrics, /healthz, /readyz), a server
+   * socket of its own. Default: PORT + 1000, or a free port when PORT is 0; `0` picks a free one.
+   */
+  OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Addition: interface of the ops listener; loopback unless the operator opens it (Compose: the network). */
+  OPS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Addition: when set, `GET /metrics` on PORT answers with `Authorization: Bearer <it>` (else 401); unset → 404 there. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Addition: failed logins per username per minute (from every address); past it only addresses with no failures may try. */
+  LOGIN_USER_RATE_LIMIT: z.coerce.number().int().min(1).default(50),
+  /** Addition: password hashes (scrypt, ~32 MiB each) computed at once by one api process. */
+  LOGIN_MAX_HASHES: z.coerce.number().int().min(1).default(4),
+  /** Addition: logins waiting for a hash slot; past it a login is answered 503 + Retry-After. */
+  LOGIN_MAX_WAITING: z.coerce.number().int().min(0).default(64),
 });
 export type RawConfig = z.infer<typeof ConfigSchema>;
 export type Config = Omit<
@@ -141,11 +158,14 @@ export type Config = Omit<
   | "COMMAND_SIGNING_KEY"
   | "COMMAND_SIGNING_KEY_FILE"
   | "COMMAND_SIGNING_KEYS_PREVIOUS"
+  | "OPS_PORT"
 > & {
   SESSION_SECRET: string;
   NODE_ID: string;
   HUB_TTL_MS: number;
   SWEEP_INTERVAL_MS: number;
+  /** Resolved: as given, else PORT + 1000 (0 when PORT is 0). */
+  OPS_PORT: number;
   /** True when SESSION_SECRET was generated for this start (sessions die with the process). */
   sessionSecretGenerated: boolean;
   /** The command signing key (a KeyObject: it never serialises its secret into a log line). */
@@ -184,6 +204,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if ((raw.ADMIN_USER === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(["ADMIN_USER, ADMIN_PASSWORD: set both or neither"]);
   }
+  const opsPort = raw.OPS_PORT ?? (raw.PORT === 0 ? 0 : raw.PORT + 1000);
+  if (opsPort > 65535) throw new ConfigError([`OPS_PORT: PORT + 1000 (${opsPort}) is not a port; set OPS_PORT`]);
+  if (opsPort !== 0 && opsPort === raw.PORT) throw new ConfigError(["OPS_PORT: must differ from PORT"]);
   const timings = deriveTimings(raw);
   if (typeof timings === "string") throw new ConfigError([timings]);
   const { COMMAND_SIGNING_KEY, COMMAND_SIGNING_KEY_FILE, COMMAND_SIGNING_KEYS_PREVIOUS, ...rest } = raw;
@@ -200,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return {
     ...rest,
     ...timings,
+    OPS_PORT: opsPort,
     commandSigningKey: signing.privateKey,
     commandSigningKeyGenerated: signing.generated,
     previousSigningKeys: signing.previous,

@@ -5,7 +5,7 @@ import { systemClock, type Clock } from "./clock";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
-import { opsRoutes } from "./ops-routes";
+import { opsRoutes, publicOpsRoutes, type OpsRoutesOptions } from "./ops-routes";
 import { bootConfig, closeServer, exitOnConfigError, listen, onShutdown } from "./process";
 import { closeRedis, createRedis, redisTarget, whenReady, type RedisRole } from "./redis";
 
@@ -17,7 +17,7 @@ export interface ServiceContext<R extends RedisRole> {
   clock: Clock;
   /** One connection per role, owned by the runner (closed after `stop`). */
   redis: Record<R, Redis>;
-  /** The HTTP app, with /healthz, /readyz and /metrics already mounted. */
+  /** The HTTP app on PORT, with /healthz, /readyz and the token-guarded /metrics already mounted. */
   app: Express;
 }
 
@@ -61,29 +61,37 @@ export async function runService<R extends RedisRole>(
   let shuttingDown = false;
   // Set once wired; /metrics may be scraped before that.
   const running: { service?: RunningService } = {};
+  const ops: OpsRoutesOptions = {
+    connections,
+    registry: metrics.registry,
+    isShuttingDown: () => shuttingDown,
+    collect: async () => running.service?.collect?.(),
+  };
   const app = express();
   app.disable("x-powered-by");
-  app.use(
-    opsRoutes({
-      connections,
-      registry: metrics.registry,
-      isShuttingDown: () => shuttingDown,
-      collect: async () => running.service?.collect?.(),
-    }),
-  );
+  app.use(publicOpsRoutes({ ...ops, metricsToken: config.METRICS_TOKEN }));
+  // The ops listener is a server socket of its own: a flood of upgrades on PORT (a connect storm
+  // after a hub died) cannot queue a health probe or a scrape behind it.
+  const opsApp = express();
+  opsApp.disable("x-powered-by");
+  opsApp.use(opsRoutes(ops));
+  const opsServer = await listen(opsApp, config.OPS_PORT, config.OPS_HOST);
   await Promise.all(connections.map((r) => whenReady(r, 30_000)));
   const service_ = await wire({ config, log, metrics, clock: systemClock, redis, app });
   running.service = service_;
   const server = await listen(app, config.PORT, config.HOST);
   service_.attach?.(server);
   const port = (server.address() as { port: number }).port;
-  log.info({ port }, `${service} listening`);
+  const opsPort = (opsServer.address() as { port: number }).port;
+  // The harness reads `ops_port` from this line (PORT=0 / OPS_PORT=0 pick free ports).
+  log.info({ port, ops_port: opsPort, ops_host: config.OPS_HOST }, `${service} listening`);
   service_.listening?.(port);
   onShutdown(async () => {
     shuttingDown = true;
     const closed = closeServer(server);
     await service_.stop();
     await closed;
+    await closeServer(opsServer);
     await Promise.all(connections.map(closeRedis));
     cleanup?.();
   }, log);

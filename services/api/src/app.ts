@@ -20,6 +20,7 @@ import {
 import { errorHandler, HttpError } from "./errors";
 import { requireJsonBody } from "./middleware/json-only";
 import { requireOrigin } from "./middleware/origin";
+import { securityHeaders } from "./middleware/security-headers";
 import { requireSession } from "./middleware/session";
 import { sessionRoutes } from "./routes/session";
 import { hostRoutes } from "./routes/hosts";
@@ -42,6 +43,9 @@ export interface ApiDeps {
     | "ALLOWED_ORIGINS"
     | "TRUST_PROXY"
     | "LOGIN_RATE_LIMIT"
+    | "LOGIN_USER_RATE_LIMIT"
+    | "LOGIN_MAX_HASHES"
+    | "LOGIN_MAX_WAITING"
     | "LOG_MAX_LEN"
     | "ADMIN_USER"
     | "ADMIN_PASSWORD"
@@ -97,6 +101,7 @@ export function createApi(deps: ApiDeps): Api {
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(securityHeaders());
   app.set("trust proxy", config.TRUST_PROXY ? 1 : false);
   app.use((req, res, next) => {
     // A request id in every log line of the request, echoed to the client for support.
@@ -124,7 +129,18 @@ export function createApi(deps: ApiDeps): Api {
       cookie: { httpOnly: true, sameSite: "lax", secure: "auto", path: "/", maxAge: SESSION_TTL_S * 1000 },
     }),
   );
-  api.use("/session", sessionRoutes({ redis: redis.command, keys, users, nodeId: config.NODE_ID, loginLimit: config.LOGIN_RATE_LIMIT }));
+  api.use(
+    "/session",
+    sessionRoutes({
+      redis: redis.command,
+      keys,
+      users,
+      nodeId: config.NODE_ID,
+      loginLimit: config.LOGIN_RATE_LIMIT,
+      loginUserLimit: config.LOGIN_USER_RATE_LIMIT,
+      hashes: { max: config.LOGIN_MAX_HASHES, maxWaiting: config.LOGIN_MAX_WAITING },
+    }),
+  );
   api.use(requireSession);
   api.use("/hosts", hostRoutes({ redis: redis.command, keys, hosts, commands, dispatch, clock, nodeId: config.NODE_ID }));
   api.use("/commands", commandRoutes({ commands, dispatch }));

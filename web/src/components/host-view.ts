@@ -65,6 +65,9 @@ export class HostView extends LitElement {
         font-size: 1rem;
         margin-bottom: 0.6rem;
       }
+      h2.metrics-title {
+        margin-top: 1rem;
+      }
       dl {
         display: grid;
         grid-template-columns: auto 1fr;
@@ -241,7 +244,7 @@ export class HostView extends LitElement {
       </dl>
       ${
         metrics.length > 0
-          ? html`<h2 style="margin-top:1rem">Metrics</h2>
+          ? html`<h2 class="metrics-title">Metrics</h2>
               <dl data-metrics>
                 ${metrics.map(
                   ([k, v]) =>

@@ -11,14 +11,18 @@ export function serverKeyArgs(serverKeys: readonly string[]): string {
   return serverKeys.map((pem) => ` --server-key=$'${pem.trim().replace(/[\\']/g, "").replace(/\n/g, "\\n")}'`).join("");
 }
 
-/** The exact commands to paste on a server to start the reference agent (CONTRACT §1, §5). */
+/**
+ * The exact commands to paste on a server to start the reference agent (CONTRACT §1, §5). The token
+ * goes in the environment (`TETHER_TOKEN`), never in the agent's arguments: a process's command
+ * line is visible to every user of the machine (`ps`), its environment only to its owner.
+ */
 export function agentCommands(url: string, token: string, serverKeys: readonly string[] = []): { npm: string; npx: string } {
   // Tokens are URL-safe today; quote anything else so the pasted line still works.
   if (!/^[\w.~+/=-]+$/.test(token)) token = `'${token.replace(/'/g, `'"'"'`)}'`;
   const keys = serverKeyArgs(serverKeys);
   return {
-    npm: `npm run agent -- --url ${url} --token ${token}${keys}`,
-    npx: `npx tether-agent --url ${url} --token ${token}${keys}`,
+    npm: `TETHER_TOKEN=${token} npm run agent -- --url ${url}${keys}`,
+    npx: `TETHER_TOKEN=${token} npx tether-agent --url ${url}${keys}`,
   };
 }
 

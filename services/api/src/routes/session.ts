@@ -1,11 +1,11 @@
 import { Router } from "express";
-import { rateLimit, ipKeyGenerator } from "express-rate-limit";
-import { RedisStore as RateLimitStore, type RedisReply } from "rate-limit-redis";
 import type { Redis } from "ioredis";
 import { LoginBodySchema } from "@tether/protocol";
 import { SESSION_COOKIE, type ControlMessage, type Keys } from "@tether/core";
 import { HttpError, parseOr400 } from "../errors";
 import { requireSession } from "../middleware/session";
+import { HashGate } from "../login/hash-gate";
+import { loginLimits } from "../login/limits";
 import type { UserStore } from "../users";
 
 export interface SessionRoutesDeps {
@@ -13,35 +13,29 @@ export interface SessionRoutesDeps {
   keys: Keys;
   users: UserStore;
   nodeId: string;
-  /** Login attempts per IP and username per minute. */
+  /** Failed logins per client address per minute (LOGIN_RATE_LIMIT). */
   loginLimit: number;
+  /** Failed logins per username per minute, past which only clean addresses may try it (LOGIN_USER_RATE_LIMIT). */
+  loginUserLimit: number;
+  /** Password hashes at once (LOGIN_MAX_HASHES) and logins waiting for one (LOGIN_MAX_WAITING). */
+  hashes: { max: number; maxWaiting: number };
 }
 
 /** `POST/GET/DELETE /api/session` (CONTRACT §2). */
 export function sessionRoutes(deps: SessionRoutesDeps): Router {
   const router = Router();
-  const loginLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: deps.loginLimit,
-    standardHeaders: "draft-8",
-    legacyHeaders: false,
-    // Shared by every API node, so the limit holds behind a load balancer too.
-    store: new RateLimitStore({
-      prefix: deps.keys.loginLimit,
-      sendCommand: (command: string, ...args: string[]) => deps.redis.call(command, ...args) as Promise<RedisReply>,
-    }),
-    keyGenerator: (req) => {
-      const body = req.body as { username?: unknown } | undefined;
-      const username = typeof body?.username === "string" ? body.username.slice(0, 128) : "";
-      return `${ipKeyGenerator(req.ip ?? "")}|${username}`;
-    },
-    handler: (_req, _res, next) => next(new HttpError(429, "rate_limited", "too many login attempts, wait a minute")),
-  });
+  const limits = loginLimits({ redis: deps.redis, keys: deps.keys, perAddress: deps.loginLimit, perUsername: deps.loginUserLimit });
+  const gate = new HashGate(deps.hashes.max, deps.hashes.maxWaiting);
 
-  router.post("/", loginLimiter, async (req, res, next) => {
+  router.post("/", ...limits, async (req, res, next) => {
     try {
       const body = parseOr400(LoginBodySchema, req.body);
-      const user = await deps.users.verify(body.username, body.password);
+      const verified = await gate.run(() => deps.users.verify(body.username, body.password));
+      if (!verified) {
+        res.setHeader("Retry-After", "1");
+        throw new HttpError(503, "busy", "too many logins at once, try again in a second");
+      }
+      const user = verified.value;
       if (!user) throw new HttpError(401, "bad_credentials", "wrong username or password");
       // A new session id on login: a session fixed before login is worth nothing.
       await settle((cb) => req.session.regenerate(cb));
