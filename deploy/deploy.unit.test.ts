@@ -22,13 +22,15 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] };
   deploy?: { replicas?: number };
-  ports?: string[];
+  ports?: (string | { target: number; published: string; host_ip: string })[];
+  networks?: string[];
   volumes?: string[];
   init?: boolean;
   stop_grace_period?: string;
 }
 interface Compose {
   services: Record<string, ComposeService>;
+  networks?: Record<string, { internal?: boolean }>;
   volumes?: Record<string, unknown>;
 }
 
@@ -63,13 +65,22 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.services).sort()).toEqual(["api", "hub", "lb", "redis", "worker"]);
   });
 
-  test("Redis 7 with AOF on, a volume for /data and a redis-cli ping healthcheck", () => {
+  test("Redis 7 with AOF on, ACL users from render-acl.sh, only on an internal network, a volume for /data and a redis-cli ping healthcheck", () => {
     const redis = service("redis");
     expect(redis.image).toMatch(/^redis:7(\b|-|$)/);
     const command = redis.command!.join(" ");
     expect(command).toContain("--appendonly yes");
     expect(command).toContain("--maxmemory-policy noeviction");
-    expect(redis.healthcheck!.test!.join(" ")).toContain("redis-cli ping");
+    expect(command).toContain("sh /etc/tether-redis/render-acl.sh > /tmp/users.acl");
+    expect(command).toContain("--aclfile /tmp/users.acl");
+    expect(redis.volumes).toContain("./deploy/redis:/etc/tether-redis:ro");
+    expect(redis.ports).toBeUndefined();
+    expect(redis.networks).toEqual(["backend"]);
+    expect(compose.networks?.backend?.internal).toBe(true);
+    for (const name of ["API", "HUB", "WORKER"]) {
+      expect(redis.environment![`REDIS_${name}_PASSWORD`]).toMatch(new RegExp(`^\\$\\{REDIS_${name}_PASSWORD:\\?.+\\}$`));
+    }
+    expect(redis.healthcheck!.test!.join(" ")).toMatch(/redis-cli --user healthcheck .*ping/);
     const [volume, target] = redis.volumes![0]!.split(":");
     expect(target).toBe("/data");
     expect(compose.volumes).toHaveProperty(volume!);
@@ -100,8 +111,13 @@ describe("docker-compose.yml", () => {
     const envs = TETHER.map((name) => service(name).environment!);
     for (const env of envs) {
       expect(env.SESSION_SECRET).toMatch(/^\$\{SESSION_SECRET:\?.+\}$/);
-      expect(env).toMatchObject({ NODE_ENV: "production", TRUST_PROXY: "1", REDIS_URL: "redis://redis:6379", PORT: "8000" });
+      expect(env).toMatchObject({ NODE_ENV: "production", TRUST_PROXY: "1", PORT: "8000" });
       expect(env.ALLOWED_ORIGINS).toBe(envs[0]!.ALLOWED_ORIGINS);
+    }
+    // Each service logs in to Redis as its own ACL user (deploy/redis/render-acl.sh).
+    for (const name of TETHER) {
+      expect(service(name).environment!.REDIS_URL).toBe(`redis://tether-${name}:\${REDIS_${name.toUpperCase()}_PASSWORD}@redis:6379`);
+      expect(service(name).networks).toEqual(["default", "backend"]);
     }
     expect(service("api").environment).toMatchObject({
       ADMIN_USER: expect.any(String),
@@ -116,7 +132,13 @@ describe("docker-compose.yml", () => {
     const values = Object.fromEntries(
       Object.entries(env).map(([key, value]) => [
         key,
-        interpolate(String(value), { SESSION_SECRET: "s".repeat(64), ADMIN_PASSWORD: "a-long-password" }),
+        interpolate(String(value), {
+          SESSION_SECRET: "s".repeat(64),
+          ADMIN_PASSWORD: "a-long-password",
+          REDIS_API_PASSWORD: "p1",
+          REDIS_HUB_PASSWORD: "p2",
+          REDIS_WORKER_PASSWORD: "p3",
+        }),
       ]),
     );
     const config = loadConfig(values);
@@ -137,7 +159,8 @@ describe("docker-compose.yml", () => {
     expect(target).toBe("/etc/nginx/templates/default.conf.template");
     const env = lb.environment!;
     expect(Object.keys(env).sort()).toEqual(templateVariables(readFileSync(NGINX_TEMPLATE, "utf8")));
-    expect(lb.ports).toEqual([`\${LB_PORT:-8080}:${env.TETHER_LISTEN}`]);
+    // Published on one interface, this machine's loopback unless LB_ADDRESS says otherwise.
+    expect(lb.ports).toEqual([{ target: Number(env.TETHER_LISTEN), published: "${LB_PORT:-8080}", host_ip: "${LB_ADDRESS:-127.0.0.1}" }]);
     expect(env.TETHER_HUB_SERVERS).toMatch(/server hub:8000 resolve;/);
     expect(env.TETHER_API_SERVERS).toMatch(/server api:8000 resolve;/);
   });
