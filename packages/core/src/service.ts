@@ -45,9 +45,13 @@ export async function runService<R extends RedisRole>(
   options: {
     /** Runs before Redis is connected (e.g. start a local Redis); its result runs last on shutdown. */
     prepare?: (ctx: { config: Config; log: Logger }) => Promise<(() => void) | void>;
+    /** The process signs commands (api, hub, `npm start`): in production it needs COMMAND_SIGNING_KEY. */
+    signsCommands?: boolean;
+    /** Env overrides applied before the config is read (`npm start` points COMMAND_SIGNING_KEY_FILE at its own key). */
+    env?: () => NodeJS.ProcessEnv;
   } = {},
 ): Promise<void> {
-  const config = bootConfig();
+  const config = bootConfig(options.env?.() ?? process.env, { signsCommands: options.signsCommands });
   const log = createLogger({ level: config.LOG_LEVEL, nodeId: config.NODE_ID, service });
   const cleanup = await options.prepare?.({ config, log });
   const metrics = createMetrics(service, config.NODE_ID);

@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import { CloseCode } from "@tether/protocol";
 import {
   QueueName,
+  createCommandSigner,
   createStores,
   type Clock,
   type Config,
@@ -42,6 +43,13 @@ export interface HubDeps {
     | "HUB_TTL_MS"
     | "LOG_MAX_LEN"
     | "MAX_PENDING_HANDSHAKES"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "CANCEL_TIMEOUT_MS"
+    | "MAX_SOCKETS_PER_SESSION"
+    | "COMMAND_TTL_MS"
+    | "commandSigningKey"
+    | "previousSigningKeys"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -81,6 +89,13 @@ export function createHub(deps: HubDeps): Hub {
     clock,
     log,
     nodeId: config.NODE_ID,
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    signer: createCommandSigner({
+      privateKey: config.commandSigningKey,
+      previous: config.previousSigningKeys,
+      commandTtlMs: config.COMMAND_TTL_MS,
+    }),
   });
   const browsers: Browsers = new Browsers({
     redis: redis.command,
@@ -190,7 +205,7 @@ export function createHub(deps: HubDeps): Hub {
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (principal.kind === "agent") void agents.accept(ws, principal.hostId, principal.tokenHash).ready.finally(release);
       else {
-        browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"));
+        browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"), principal.username);
         release();
       }
     });

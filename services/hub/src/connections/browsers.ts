@@ -63,9 +63,9 @@ export class Browsers {
   }
 
   /** Take a new browser socket: sync it (snapshot or replay from `after`), then go live. */
-  accept(ws: WebSocket, sid: string, userId: string, after: string | null): void {
+  accept(ws: WebSocket, sid: string, userId: string, after: string | null, username: string): void {
     const { deps } = this;
-    const conn = new BrowserConn(ws, sid, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc());
+    const conn = new BrowserConn(ws, sid, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc(), username);
     const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: userId });
     log.debug({ after }, "browser connected");
     this.conns.add(conn);
