@@ -4,7 +4,9 @@
  * template's placeholders and timeouts, and the README's configuration table against the config
  * schema. The nginx config itself runs for real in test/e2e/ops-lb.e2e.test.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { ConfigSchema, loadConfig } from "../packages/core/src/config";
@@ -24,6 +26,7 @@ interface ComposeService {
   deploy?: { replicas?: number };
   ports?: (string | { target: number; published: string; host_ip: string })[];
   networks?: string[];
+  secrets?: string[];
   volumes?: string[];
   init?: boolean;
   stop_grace_period?: string;
@@ -31,6 +34,7 @@ interface ComposeService {
 interface Compose {
   services: Record<string, ComposeService>;
   networks?: Record<string, { internal?: boolean }>;
+  secrets?: Record<string, { file?: string }>;
   volumes?: Record<string, unknown>;
 }
 
@@ -141,7 +145,22 @@ describe("docker-compose.yml", () => {
         }),
       ]),
     );
-    const config = loadConfig(values);
+    // api and hubs sign (COMMAND_SIGNING_KEY_FILE, a Compose secret at /run/secrets/<name>):
+    // here a key of our own stands in for the file the container sees.
+    const signs = name !== "worker";
+    let keyDir: string | undefined;
+    if (signs) {
+      const secretName = service(name).secrets![0]!;
+      expect(compose.secrets?.[secretName]?.file).toBeDefined();
+      expect(values.COMMAND_SIGNING_KEY_FILE).toBe(`/run/secrets/${secretName}`);
+      keyDir = mkdtempSync(path.join(os.tmpdir(), "tether-compose-key-"));
+      values.COMMAND_SIGNING_KEY_FILE = path.join(keyDir, "key.pem");
+      writeFileSync(values.COMMAND_SIGNING_KEY_FILE, generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }));
+    } else {
+      expect(values.COMMAND_SIGNING_KEY_FILE).toBeUndefined();
+    }
+    const config = loadConfig(values, { signsCommands: signs });
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     expect(config.ALLOWED_ORIGINS).toEqual(["http://localhost:8080"]);
     expect(config.TRUST_PROXY).toBe(true);
   });
