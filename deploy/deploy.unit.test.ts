@@ -5,7 +5,8 @@
  * schema. The nginx config itself runs for real in test/e2e/ops-lb.e2e.test.ts.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { ConfigSchema, loadConfig } from "../packages/core/src/config";
@@ -23,13 +24,17 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] };
   deploy?: { replicas?: number };
-  ports?: string[];
+  ports?: (string | { target: number; published: string; host_ip: string })[];
+  networks?: string[];
+  secrets?: string[];
   volumes?: string[];
   init?: boolean;
   stop_grace_period?: string;
 }
 interface Compose {
   services: Record<string, ComposeService>;
+  networks?: Record<string, { internal?: boolean }>;
+  secrets?: Record<string, { file?: string }>;
   volumes?: Record<string, unknown>;
 }
 
@@ -41,8 +46,6 @@ const service = (name: string): ComposeService => {
   return found;
 };
 const TETHER = ["api", "hub", "worker"] as const;
-/** A throwaway key for the interpolated COMMAND_SIGNING_KEY (api and hubs refuse to start without one in production). */
-const TEST_SIGNING_KEY = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 /** Compose interpolation with every `${VAR:-default}` at its default and `${VAR:?msg}` set to `required`. */
 function interpolate(value: string, required: Record<string, string>): string {
@@ -66,13 +69,22 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.services).sort()).toEqual(["api", "hub", "lb", "redis", "worker"]);
   });
 
-  test("Redis 7 with AOF on, a volume for /data and a redis-cli ping healthcheck", () => {
+  test("Redis 7 with AOF on, ACL users from render-acl.sh, only on an internal network, a volume for /data and a redis-cli ping healthcheck", () => {
     const redis = service("redis");
     expect(redis.image).toMatch(/^redis:7(\b|-|$)/);
     const command = redis.command!.join(" ");
     expect(command).toContain("--appendonly yes");
     expect(command).toContain("--maxmemory-policy noeviction");
-    expect(redis.healthcheck!.test!.join(" ")).toContain("redis-cli ping");
+    expect(command).toContain("sh /etc/tether-redis/render-acl.sh > /tmp/users.acl");
+    expect(command).toContain("--aclfile /tmp/users.acl");
+    expect(redis.volumes).toContain("./deploy/redis:/etc/tether-redis:ro");
+    expect(redis.ports).toBeUndefined();
+    expect(redis.networks).toEqual(["backend"]);
+    expect(compose.networks?.backend?.internal).toBe(true);
+    for (const name of ["API", "HUB", "WORKER"]) {
+      expect(redis.environment![`REDIS_${name}_PASSWORD`]).toMatch(new RegExp(`^\\$\\{REDIS_${name}_PASSWORD:\\?.+\\}$`));
+    }
+    expect(redis.healthcheck!.test!.join(" ")).toMatch(/redis-cli --user healthcheck .*ping/);
     const [volume, target] = redis.volumes![0]!.split(":");
     expect(target).toBe("/data");
     expect(compose.volumes).toHaveProperty(volume!);
@@ -94,10 +106,12 @@ describe("docker-compose.yml", () => {
     expect(durationMs(svc.stop_grace_period!)).toBeGreaterThan(10_000);
   });
 
-  test("api and hubs share one required COMMAND_SIGNING_KEY; the worker, which signs nothing, has none", () => {
-    expect(service("api").environment!.COMMAND_SIGNING_KEY).toMatch(/^\$\{COMMAND_SIGNING_KEY:\?.+\}$/);
-    expect(service("hub").environment!.COMMAND_SIGNING_KEY).toBe(service("api").environment!.COMMAND_SIGNING_KEY);
-    expect(service("worker").environment!.COMMAND_SIGNING_KEY).toBeUndefined();
+  test("api and hubs read one signing key from the same Compose secret; the worker, which signs nothing, has none", () => {
+    expect(service("api").secrets).toEqual(["command-signing-key"]);
+    expect(service("hub").secrets).toEqual(service("api").secrets);
+    expect(service("hub").environment!.COMMAND_SIGNING_KEY_FILE).toBe(service("api").environment!.COMMAND_SIGNING_KEY_FILE);
+    expect(service("worker").secrets).toBeUndefined();
+    expect(service("worker").environment!.COMMAND_SIGNING_KEY_FILE).toBeUndefined();
   });
 
   test("two hub replicas that publish no host ports", () => {
@@ -109,8 +123,13 @@ describe("docker-compose.yml", () => {
     const envs = TETHER.map((name) => service(name).environment!);
     for (const env of envs) {
       expect(env.SESSION_SECRET).toMatch(/^\$\{SESSION_SECRET:\?.+\}$/);
-      expect(env).toMatchObject({ NODE_ENV: "production", TRUST_PROXY: "1", REDIS_URL: "redis://redis:6379", PORT: "8000" });
+      expect(env).toMatchObject({ NODE_ENV: "production", TRUST_PROXY: "1", PORT: "8000" });
       expect(env.ALLOWED_ORIGINS).toBe(envs[0]!.ALLOWED_ORIGINS);
+    }
+    // Each service logs in to Redis as its own ACL user (deploy/redis/render-acl.sh).
+    for (const name of TETHER) {
+      expect(service(name).environment!.REDIS_URL).toBe(`redis://tether-${name}:\${REDIS_${name.toUpperCase()}_PASSWORD}@redis:6379`);
+      expect(service(name).networks).toEqual(["default", "backend"]);
     }
     expect(service("api").environment).toMatchObject({
       ADMIN_USER: expect.any(String),
@@ -128,11 +147,28 @@ describe("docker-compose.yml", () => {
         interpolate(String(value), {
           SESSION_SECRET: "s".repeat(64),
           ADMIN_PASSWORD: "a-long-password",
-          COMMAND_SIGNING_KEY: TEST_SIGNING_KEY,
+          REDIS_API_PASSWORD: "p1",
+          REDIS_HUB_PASSWORD: "p2",
+          REDIS_WORKER_PASSWORD: "p3",
         }),
       ]),
     );
-    const config = loadConfig(values, { signsCommands: name !== "worker" });
+    // api and hubs sign (COMMAND_SIGNING_KEY_FILE, a Compose secret at /run/secrets/<name>):
+    // here a key of our own stands in for the file the container sees.
+    const signs = name !== "worker";
+    let keyDir: string | undefined;
+    if (signs) {
+      const secretName = service(name).secrets![0]!;
+      expect(compose.secrets?.[secretName]?.file).toBeDefined();
+      expect(values.COMMAND_SIGNING_KEY_FILE).toBe(`/run/secrets/${secretName}`);
+      keyDir = mkdtempSync(path.join(os.tmpdir(), "tether-compose-key-"));
+      values.COMMAND_SIGNING_KEY_FILE = path.join(keyDir, "key.pem");
+      writeFileSync(values.COMMAND_SIGNING_KEY_FILE, generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }));
+    } else {
+      expect(values.COMMAND_SIGNING_KEY_FILE).toBeUndefined();
+    }
+    const config = loadConfig(values, { signsCommands: signs });
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     expect(config.ALLOWED_ORIGINS).toEqual(["http://localhost:8080"]);
     expect(config.TRUST_PROXY).toBe(true);
   });
@@ -150,7 +186,8 @@ describe("docker-compose.yml", () => {
     expect(target).toBe("/etc/nginx/templates/default.conf.template");
     const env = lb.environment!;
     expect(Object.keys(env).sort()).toEqual(templateVariables(readFileSync(NGINX_TEMPLATE, "utf8")));
-    expect(lb.ports).toEqual([`\${LB_PORT:-8080}:${env.TETHER_LISTEN}`]);
+    // Published on one interface, this machine's loopback unless LB_ADDRESS says otherwise.
+    expect(lb.ports).toEqual([{ target: Number(env.TETHER_LISTEN), published: "${LB_PORT:-8080}", host_ip: "${LB_ADDRESS:-127.0.0.1}" }]);
     expect(env.TETHER_HUB_SERVERS).toMatch(/server hub:8000 resolve;/);
     expect(env.TETHER_API_SERVERS).toMatch(/server api:8000 resolve;/);
   });

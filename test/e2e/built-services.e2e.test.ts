@@ -6,6 +6,7 @@
  * the worker. Then it starts a hub both ways, built and through tsx, and prints ready time and RSS
  * (figures for the README; only loose bounds asserted, the machine is shared).
  */
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { BUILT_SERVICES, buildServices, builtEntry } from "../../scripts/build";
@@ -18,6 +19,8 @@ const ROOT = path.resolve(__dirname, "../..");
 const builtArgs = (name: (typeof BUILT_SERVICES)[number]) => ["--enable-source-maps", builtEntry(name)];
 
 let redis: TestRedis;
+// Production requires a signing key for the services that sign (api, hub).
+const signingKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 const started: ServiceProcess[] = [];
 const env = () => ({
   REDIS_URL: redis.url,
@@ -26,6 +29,7 @@ const env = () => ({
   ADMIN_USER: "admin",
   ADMIN_PASSWORD: "built-and-ready",
   NODE_ENV: "production",
+  COMMAND_SIGNING_KEY: signingKey,
 });
 
 beforeAll(async () => {
@@ -83,6 +87,9 @@ test("built api, hub and worker run with plain node: ready, an agent online, a c
   await browser.close();
   // The api serves the dashboard from the same place built or not (web/dist, from dist/'s __dirname).
   expect((await request(`${api!.service.url}/`)).status).toBe(200);
+  process.stderr.write(
+    `[built-services] RSS after this exercise: ${[api!, hub!, worker!].map((s) => `${s.service.kind} ${rssMiB(s.service.pid).toFixed(1)} MiB`).join(", ")}\n`,
+  );
 });
 
 test("a built hub against one through tsx: ready time and RSS (printed)", async () => {

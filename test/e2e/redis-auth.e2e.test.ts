@@ -8,7 +8,7 @@
  * service user's password does not grant. No service ever prints a password.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { closeClient, newRedisClient } from "../support/redis";
@@ -18,8 +18,6 @@ import { connectAgent, connectBrowser, createHost, login, request, type FrameCli
 
 const ROOT = path.resolve(__dirname, "../..");
 const KINDS = ["api", "hub", "worker"] as const;
-/** The rules every service user gets (the Compose file's Redis uses the same file). */
-const SERVICE_RULES = readFileSync(path.join(ROOT, "deploy/redis/service-user.acl"), "utf8").trim();
 jest.setTimeout(180_000);
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
 
@@ -91,28 +89,36 @@ function expectNoSecretIn(services: ServiceProcess[], secrets: string[]): void {
 describe("ACL users: the default user off, one least-privilege user per service", () => {
   const passwords = { api: secret("api"), hub: secret("hub"), worker: secret("worker") };
   const admin = secret("ops");
+  const prefix = `t${randomBytes(6).toString("hex")}`;
   let redis: SecureRedis;
   let opsClient: Redis;
   let stack: Awaited<ReturnType<typeof startServices>>;
   const url = (user: string, password: string) => `redis://${user}:${password}@127.0.0.1:${redis.port}`;
 
   beforeAll(async () => {
-    // The rules name the key and channel prefix; this test's prefix is picked below, so the
-    // rules are given for the `t` prefixes every test stack uses, as an operator gives `tether`.
-    const rules = SERVICE_RULES.replaceAll("PREFIX", "t*");
-    redis = await startSecureRedis({
-      acl: [
-        "user default off",
-        `user ops on >${admin} ~* &* +@all`,
-        ...KINDS.map((kind) => `user tether-${kind} on >${passwords[kind]} ${rules}`),
-      ],
+    // The ACL file the Compose file's Redis renders at start, from the same script and rules.
+    const rendered = execFileSync("sh", [path.join(ROOT, "deploy/redis/render-acl.sh")], {
+      env: {
+        PATH: process.env.PATH,
+        REDIS_PREFIX: prefix,
+        REDIS_API_PASSWORD: passwords.api,
+        REDIS_HUB_PASSWORD: passwords.hub,
+        REDIS_WORKER_PASSWORD: passwords.worker,
+      },
+      encoding: "utf8",
     });
+    // Plus an operator of our own, to look at what the services did.
+    redis = await startSecureRedis({ acl: [...rendered.trim().split("\n"), `user ops on >${admin} ~* &* +@all`] });
     opsClient = newRedisClient(url("ops", admin));
-    stack = await startServices(redis, {
-      api: url("tether-api", passwords.api),
-      hub: url("tether-hub", passwords.hub),
-      worker: url("tether-worker", passwords.worker),
-    });
+    stack = await startServices(
+      redis,
+      {
+        api: url("tether-api", passwords.api),
+        hub: url("tether-hub", passwords.hub),
+        worker: url("tether-worker", passwords.worker),
+      },
+      { REDIS_PREFIX: prefix },
+    );
   });
   afterAll(async () => {
     await closeClient(opsClient);
@@ -122,7 +128,7 @@ describe("ACL users: the default user off, one least-privilege user per service"
     await agentOnlineAndCommanded(stack.api, stack.hub, stack.env.ADMIN_PASSWORD);
     const clients = (await opsClient.client("LIST")) as string;
     for (const kind of KINDS) expect(clients).toContain(`user=tether-${kind}`);
-    // Every command the services sent was allowed: the smallest set that works is the one that works.
+    // Redis denied none of the commands the services sent (inside Lua scripts too).
     expect(await opsClient.call("ACL", "LOG")).toEqual([]);
     if (process.env.TETHER_TEST_VERBOSE === "1") process.stderr.write(`${String(await opsClient.call("INFO", "commandstats"))}\n`);
     expectNoSecretIn(stack.services, Object.values(passwords));
@@ -138,6 +144,15 @@ describe("ACL users: the default user off, one least-privilege user per service"
       await expect(hubUser.call("SHUTDOWN")).rejects.toThrow(/NOPERM/);
       await expect(hubUser.get("other-app:secret")).rejects.toThrow(/NOPERM/);
       await expect(hubUser.publish("other-app:events", "x")).rejects.toThrow(/NOPERM/);
+      // The Compose healthcheck's user, which has no password: PING, and nothing else.
+      const health = newRedisClient(url("healthcheck", "anything"), { maxRetriesPerRequest: 1, enableReadyCheck: false });
+      try {
+        expect(await health.ping()).toBe("PONG");
+        await expect(health.get(`${prefix}:users`)).rejects.toThrow(/NOPERM/);
+        await expect(health.call("INFO")).rejects.toThrow(/NOPERM/);
+      } finally {
+        await closeClient(health);
+      }
     } finally {
       await closeClient(hubUser);
       await opsClient.call("ACL", "LOG", "RESET");

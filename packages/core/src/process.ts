@@ -40,10 +40,16 @@ export function listen(handler: RequestListener, port: number, host: string): Pr
 }
 
 /**
+ * How long a graceful stop may take before the process exits anyway (ms). Supervisors must
+ * allow more: Compose's stop_grace_period, Kubernetes' terminationGracePeriodSeconds.
+ */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
  * SIGTERM/SIGINT run `stop` once (stop accepting, close sockets with 1001, drain), bounded by
  * `timeoutMs`, then exit. A second signal exits at once.
  */
-export function onShutdown(stop: () => Promise<void>, log: Logger, timeoutMs = 10_000): void {
+export function onShutdown(stop: () => Promise<void>, log: Logger, timeoutMs = SHUTDOWN_TIMEOUT_MS): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
