@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { loadSigningKeys, SigningKeyError } from "./signing";
 import { z } from "zod";
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -19,6 +21,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:6379"),
+  /**
+   * Addition: a PEM file of the CA(s) that signed the Redis server's certificate, for a
+   * `rediss://` REDIS_URL whose server the system CAs do not vouch for (a private CA).
+   */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Namespace for every key, channel and queue. */
   REDIS_PREFIX: z
     .string()
@@ -30,6 +37,14 @@ export const ConfigSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   /** Signs session cookies; api and hubs must share it. */
   SESSION_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * Addition (CONTRACT §5): Ed25519 private key (PKCS#8 PEM) that signs commands; api and hubs
+   * must share it. Or COMMAND_SIGNING_KEY_FILE, a file holding it. Never written to Redis.
+   */
+  COMMAND_SIGNING_KEY: z.string().min(1).optional(),
+  COMMAND_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** Addition (CONTRACT §5): comma-separated rotated-out public keys (SPKI PEM, or files holding one). */
+  COMMAND_SIGNING_KEYS_PREVIOUS: z.string().default(""),
   ADMIN_USER: z.string().min(1).max(128).optional(),
   ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").max(1024).optional(),
   /** Comma-separated allowed browser origins; empty = the process's own origin. */
@@ -117,14 +132,35 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type RawConfig = z.infer<typeof ConfigSchema>;
-export type Config = Omit<RawConfig, "SESSION_SECRET" | "NODE_ID" | "HUB_TTL_MS" | "SWEEP_INTERVAL_MS"> & {
+export type Config = Omit<
+  RawConfig,
+  | "SESSION_SECRET"
+  | "NODE_ID"
+  | "HUB_TTL_MS"
+  | "SWEEP_INTERVAL_MS"
+  | "COMMAND_SIGNING_KEY"
+  | "COMMAND_SIGNING_KEY_FILE"
+  | "COMMAND_SIGNING_KEYS_PREVIOUS"
+> & {
   SESSION_SECRET: string;
   NODE_ID: string;
   HUB_TTL_MS: number;
   SWEEP_INTERVAL_MS: number;
   /** True when SESSION_SECRET was generated for this start (sessions die with the process). */
   sessionSecretGenerated: boolean;
+  /** The command signing key (a KeyObject: it never serialises its secret into a log line). */
+  commandSigningKey: KeyObject;
+  /** True when no key was configured and this one was generated for this start. */
+  commandSigningKeyGenerated: boolean;
+  /** Rotated-out public keys, still listed by `GET /api/signing-keys`. */
+  previousSigningKeys: KeyObject[];
 };
+
+/** What the process does with the config: only those that sign commands need the key in production. */
+export interface LoadConfigOptions {
+  /** api, hubs and `npm start` sign commands: in production they refuse to start without a key. */
+  signsCommands?: boolean;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -133,7 +169,7 @@ export class ConfigError extends Error {
 }
 
 /** Parse the environment; throws ConfigError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
@@ -142,14 +178,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.NODE_ENV === "production" && !raw.SESSION_SECRET) {
     throw new ConfigError(["SESSION_SECRET: required when NODE_ENV=production"]);
   }
+  if (raw.REDIS_TLS_CA_FILE !== undefined && !raw.REDIS_URL.startsWith("rediss://")) {
+    throw new ConfigError(["REDIS_TLS_CA_FILE: set only with a rediss:// REDIS_URL (TLS)"]);
+  }
   if ((raw.ADMIN_USER === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(["ADMIN_USER, ADMIN_PASSWORD: set both or neither"]);
   }
   const timings = deriveTimings(raw);
   if (typeof timings === "string") throw new ConfigError([timings]);
+  const { COMMAND_SIGNING_KEY, COMMAND_SIGNING_KEY_FILE, COMMAND_SIGNING_KEYS_PREVIOUS, ...rest } = raw;
+  let signing: ReturnType<typeof loadSigningKeys>;
+  try {
+    signing = loadSigningKeys({ COMMAND_SIGNING_KEY, COMMAND_SIGNING_KEY_FILE, COMMAND_SIGNING_KEYS_PREVIOUS });
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new ConfigError([err.message]);
+    throw err;
+  }
+  if (signing.generated && options.signsCommands && raw.NODE_ENV === "production") {
+    throw new ConfigError(["COMMAND_SIGNING_KEY: required when NODE_ENV=production (or COMMAND_SIGNING_KEY_FILE)"]);
+  }
   return {
-    ...raw,
+    ...rest,
     ...timings,
+    commandSigningKey: signing.privateKey,
+    commandSigningKeyGenerated: signing.generated,
+    previousSigningKeys: signing.previous,
     SESSION_SECRET: raw.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     sessionSecretGenerated: raw.SESSION_SECRET === undefined,
     NODE_ID: raw.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "") || "node"}-${randomBytes(3).toString("hex")}`,

@@ -1,12 +1,13 @@
 import type { Queue } from "bullmq";
 import { z } from "zod";
-import { IdSchema, type Command } from "@tether/protocol";
+import { IdSchema, type Command, type RequestedBy } from "@tether/protocol";
 import { dispatchJobId, type DispatchJob } from "./bus";
 import { newCommand, type CommandStore, type FinishResult } from "./commands";
 import type { HostStore } from "./hosts";
 import type { Keys } from "./keys";
 import type { Redis } from "ioredis";
 import type { HostChannelMessage } from "./bus";
+import type { CommandSigner } from "./signing";
 
 /** Who is asking. Every logged-in user sees every host for now; this is the hook for more. */
 export interface Viewer {
@@ -31,6 +32,8 @@ export interface DispatchDeps {
   maxFrameBytes: number;
   /** CANCEL_TIMEOUT_MS: a cancelled running command ends `cancelled` this long after, whatever its agent says. */
   cancelTimeoutMs: number;
+  /** Signs each command before it enters Redis (CONTRACT §5). */
+  signer: CommandSigner;
 }
 
 /**
@@ -74,18 +77,21 @@ export function commandFrameTooLarge(
 }
 
 /**
- * Dispatch a command (browser frame or REST): check the host, then hand it to the worker through
- * BullMQ with a deterministic job id. The command id goes back to the dispatcher at once.
+ * Dispatch a command (browser frame or REST): check the host, sign it for `requestedBy` (the
+ * person whose request this is), then hand it to the worker through BullMQ with a deterministic
+ * job id. The command id goes back to the dispatcher at once.
  */
 export async function dispatchCommand(
   deps: DispatchDeps,
   viewer: Viewer,
-  input: { hostId: string; command: string; args?: string[]; timeoutMs?: number },
+  input: { hostId: string; command: string; args?: string[]; timeoutMs?: number; requestedBy: RequestedBy },
 ): Promise<DispatchOutcome> {
   const tooLarge = commandFrameTooLarge(input, deps.maxFrameBytes);
   if (tooLarge) return { ok: false, code: "too_large", ...tooLarge };
   if (!canSeeHost(viewer, input.hostId) || !(await deps.hosts.get(input.hostId))) return { ok: false, code: "unknown_host" };
-  const command = newCommand({ ...input, now: deps.now() });
+  // Signed here, before the job (the first write to Redis): whoever can write Redis cannot make
+  // or change a command the agent will accept.
+  const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), input.requestedBy);
   await deps.queue.add(
     "dispatch",
     { command },

@@ -17,3 +17,4 @@ export * from "./redis";
 export * from "./service";
 export * from "./session";
 export * from "./stores";
+export * from "./signing";

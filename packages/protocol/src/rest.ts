@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CommandArgsSchema, CommandTextSchema, TimeoutMsSchema } from "./common";
+import { CommandIdSchema, EventIdParamSchema, HostIdSchema } from "./ids";
 
 /** `POST /api/session` body. */
 export const LoginBodySchema = z.object({
@@ -19,10 +20,17 @@ export const DispatchBodySchema = z.object({
 
 /** `GET /api/events` query. */
 export const EventsQuerySchema = z.object({
-  after: z.string().min(1).max(128).optional(),
+  /** An id this log issued (or `0`); anything else is a 400, never a key lookup. */
+  after: EventIdParamSchema.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
 /** A user as the API returns it (never the password hash). */
 export const UserSchema = z.object({ id: z.string(), username: z.string() });
 export type User = z.infer<typeof UserSchema>;
+
+/** `/api/hosts/:id…` path parameters. */
+export const HostParamsSchema = z.object({ id: HostIdSchema });
+
+/** `/api/commands/:id…` path parameters. */
+export const CommandParamsSchema = z.object({ id: CommandIdSchema });

@@ -7,6 +7,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   QueueName,
+  createCommandSigner,
   createStores,
   SESSION_COOKIE,
   type Clock,
@@ -17,12 +18,14 @@ import {
   type Metrics,
 } from "@tether/core";
 import { errorHandler, HttpError } from "./errors";
+import { requireJsonBody } from "./middleware/json-only";
 import { requireOrigin } from "./middleware/origin";
 import { requireSession } from "./middleware/session";
 import { sessionRoutes } from "./routes/session";
 import { hostRoutes } from "./routes/hosts";
 import { commandRoutes } from "./routes/commands";
 import { eventRoutes } from "./routes/events";
+import { signingKeyRoutes } from "./routes/signing-keys";
 import { UserStore } from "./users";
 
 /** Largest JSON body the API accepts. */
@@ -46,6 +49,9 @@ export interface ApiDeps {
     | "OUTPUT_MAX_AGE_MS"
     | "MAX_MESSAGE_BYTES"
     | "CANCEL_TIMEOUT_MS"
+    | "COMMAND_TTL_MS"
+    | "commandSigningKey"
+    | "previousSigningKeys"
   >;
   /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
   redis: { command: Redis; bullmq: Redis };
@@ -71,6 +77,11 @@ export function createApi(deps: ApiDeps): Api {
   const users = new UserStore(redis.command, keys);
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
+  const signer = createCommandSigner({
+    privateKey: config.commandSigningKey,
+    previous: config.previousSigningKeys,
+    commandTtlMs: config.COMMAND_TTL_MS,
+  });
   const dispatch: DispatchDeps = {
     hosts,
     commands,
@@ -81,6 +92,7 @@ export function createApi(deps: ApiDeps): Api {
     now: () => clock.now(),
     maxFrameBytes: config.MAX_MESSAGE_BYTES,
     cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    signer,
   };
 
   const app = express();
@@ -96,7 +108,9 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const api = express.Router();
+  api.use(requireJsonBody);
   api.use(express.json({ limit: MAX_BODY }));
+  api.use("/signing-keys", signingKeyRoutes({ signer })); // public (CONTRACT §5): before origin and session checks
   api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));
   api.use(
     session({

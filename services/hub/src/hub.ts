@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import { CloseCode } from "@tether/protocol";
 import {
   QueueName,
+  createCommandSigner,
   createStores,
   type Clock,
   type Config,
@@ -47,6 +48,9 @@ export interface HubDeps {
     | "OUTPUT_MAX_AGE_MS"
     | "CANCEL_TIMEOUT_MS"
     | "MAX_SOCKETS_PER_SESSION"
+    | "COMMAND_TTL_MS"
+    | "commandSigningKey"
+    | "previousSigningKeys"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -88,6 +92,11 @@ export function createHub(deps: HubDeps): Hub {
     nodeId: config.NODE_ID,
     maxFrameBytes: config.MAX_MESSAGE_BYTES,
     cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    signer: createCommandSigner({
+      privateKey: config.commandSigningKey,
+      previous: config.previousSigningKeys,
+      commandTtlMs: config.COMMAND_TTL_MS,
+    }),
   });
   const browsers: Browsers = new Browsers({
     redis: redis.command,
@@ -229,7 +238,7 @@ export function createHub(deps: HubDeps): Hub {
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (principal.kind === "agent") void agents.accept(ws, principal.hostId, principal.tokenHash).ready.finally(release);
       else {
-        browsers.accept(ws, principal.sid, claim, principal.userId, url.searchParams.get("after"));
+        browsers.accept(ws, principal.sid, claim, principal.userId, url.searchParams.get("after"), principal.username);
         release();
       }
     });

@@ -1,10 +1,15 @@
 import { Router } from "express";
 import { cancelCommand, type CommandStore, type DispatchDeps } from "@tether/core";
+import { CommandIdSchema } from "@tether/protocol";
 import { HttpError } from "../errors";
 
 /** `/api/commands/:id` and cancel (CONTRACT §2). */
 export function commandRoutes(deps: { commands: CommandStore; dispatch: DispatchDeps }): Router {
   const router = Router();
+  // Only an id of the shape we issue reaches a store; any other is a command that does not exist.
+  router.param("id", (_req, _res, next, id: string) => {
+    next(CommandIdSchema.safeParse(id).success ? undefined : new HttpError(404, "unknown_command", "no such command"));
+  });
 
   router.get("/:id", async (req, res) => {
     const command = await deps.commands.get(req.params.id);

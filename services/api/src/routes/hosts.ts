@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { Redis } from "ioredis";
-import { CreateHostBodySchema, DispatchBodySchema } from "@tether/protocol";
+import { CreateHostBodySchema, DispatchBodySchema, HostIdSchema } from "@tether/protocol";
 import {
   dispatchCommand,
   type Clock,
@@ -29,6 +29,12 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
     const msg: HostChannelMessage = { kind: "revoked", node: deps.nodeId };
     return deps.redis.publish(deps.keys.hostChannel(hostId), JSON.stringify(msg));
   };
+
+  // Only an id of the shape we issue goes on to a store (it becomes part of Redis key names);
+  // any other is a host that does not exist.
+  router.param("id", (_req, _res, next, id: string) => {
+    next(HostIdSchema.safeParse(id).success ? undefined : new HttpError(404, "unknown_host", "no such host"));
+  });
 
   router.post("/", async (req, res) => {
     const { name } = parseOr400(CreateHostBodySchema, req.body);
@@ -62,14 +68,16 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
 
   router.post("/:id/commands", async (req, res) => {
     const body = parseOr400(DispatchBodySchema, req.body);
+    const user = req.session.user!;
     const out = await dispatchCommand(
       deps.dispatch,
-      { id: req.session.user!.id },
+      { id: user.id },
       {
         hostId: req.params.id,
         command: body.command,
         args: body.args,
         timeoutMs: body.timeout_ms,
+        requestedBy: { type: "user", id: user.id, name: user.username },
       },
     );
     if (!out.ok && out.code === "too_large") throw new HttpError(400, "invalid_request", out.message);

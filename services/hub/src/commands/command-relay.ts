@@ -4,6 +4,7 @@ import {
   cancelCommand,
   dispatchCommand,
   type Clock,
+  type CommandSigner,
   type CommandStore,
   type DispatchDeps,
   type DispatchJob,
@@ -31,6 +32,8 @@ export interface CommandRelayDeps {
   nodeId: string;
   maxFrameBytes: number;
   cancelTimeoutMs: number;
+  /** Signs what browsers dispatch, here where the person's request is accepted (CONTRACT §5). */
+  signer: CommandSigner;
 }
 
 /**
@@ -52,6 +55,7 @@ export class CommandRelay {
       now: () => deps.clock.now(),
       maxFrameBytes: deps.maxFrameBytes,
       cancelTimeoutMs: deps.cancelTimeoutMs,
+      signer: deps.signer,
     };
   }
 
@@ -64,6 +68,7 @@ export class CommandRelay {
         command: p.command,
         args: p.args,
         timeoutMs: p.timeout_ms,
+        requestedBy: { type: "user", id: conn.userId, name: conn.username },
       });
       if (!res.ok && res.code === "too_large") sendError(conn.ws, ErrorCode.INVALID_MESSAGE, res.message);
       else if (!res.ok) sendError(conn.ws, ErrorCode.UNKNOWN_HOST, `no host ${p.host_id}`);
@@ -182,10 +187,12 @@ export class CommandRelay {
     }
   }
 
+  /** The `command` frame: what the agent runs, with what was signed for it (CONTRACT §5). */
   private send(conn: AgentConn, cmd: Command): void {
+    const { id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature } = cmd;
     conn.send({
       type: "command",
-      payload: { command_id: cmd.id, command: cmd.command, args: cmd.args, ...(cmd.timeout_ms ? { timeout_ms: cmd.timeout_ms } : {}) },
+      payload: { command_id: id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature },
     });
   }
 

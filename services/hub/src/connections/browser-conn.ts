@@ -58,6 +58,8 @@ export class BrowserConn {
     readonly userId: string,
     private readonly maxBufferedBytes: number,
     private readonly onSlow: () => void,
+    /** The user's name, for `requested_by` of what it dispatches (CONTRACT §4, §5). */
+    readonly username: string,
   ) {}
 
   /**

@@ -67,9 +67,9 @@ export class Browsers {
   }
 
   /** Take a new browser socket: sync it (snapshot or replay from `after`), then go live. */
-  accept(ws: WebSocket, sid: string, claim: string, userId: string, after: string | null): void {
+  accept(ws: WebSocket, sid: string, claim: string, userId: string, after: string | null, username: string): void {
     const { deps } = this;
-    const conn = new BrowserConn(ws, sid, claim, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc());
+    const conn = new BrowserConn(ws, sid, claim, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc(), username);
     // Just authenticated at the upgrade: alive as of now.
     conn.sessionFreshUntil = deps.clock.now() + SESSION_CHECK_MS;
     const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: userId });
