@@ -114,7 +114,7 @@ describe("1. crash → offline within 2 × OFFLINE_TIMEOUT_MS, with only OFFLINE
       // The bound is 2 × 1500 = 3000 ms; with the old fixed HUB_TTL_MS of 15 s it took 14+ s. The
       // extra 3000 ms are only for scheduling on a shared 2-core machine (child processes, BullMQ
       // delayed-job polling, the browser's hub relaying), not part of the design's worst case
-      // (1875 ms with the derived 1500 / 375).
+      // (2625 ms with the derived 1500 / 375: max(1500, 1.5 × 1500) + 375).
       expect(elapsed).toBeLessThanOrEqual(2 * OFFLINE_TIMEOUT_MS + 3000);
       await browser.close();
       await agent.terminate();
