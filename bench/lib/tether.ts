@@ -21,6 +21,9 @@ export const BENCH_ENV: Record<string, string> = {
   AGENT_FRAMES_PER_SEC: "1000000",
   BROWSER_FRAMES_PER_SEC: "1000000",
   OFFLINE_TIMEOUT_MS: "900000",
+  // The fan-out scenario opens 100 browsers on one session; the per-session cap (20) is a
+  // defence against a flood, not what the bench measures.
+  MAX_SOCKETS_PER_SESSION: "100000",
   LOG_LEVEL: "info",
 };
 

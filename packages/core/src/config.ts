@@ -239,9 +239,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
  *
  * The worst case after a kill: the liveness key lapses at most HUB_TTL_MS later (it was last
  * refreshed before the kill), the next sweep sees it at most SWEEP_INTERVAL_MS after that, and
- * the offline check then waits what is left of the timeout, max(0, OFFLINE − TTL). So the host
- * is offline by max(TTL, OFFLINE) + SWEEP. The defaults (TTL = OFFLINE, at most 15 s; SWEEP =
- * OFFLINE/4, at most 5 s) make that 1.25 × OFFLINE at most; 30 s gives today's 15 s and 5 s.
+ * the offline check then waits what is left of the timeout, but at least half a TTL (a hub that
+ * only stalled gets that long to beat again): max(OFFLINE − TTL, TTL/2). So the host is offline
+ * by max(OFFLINE, 1.5 × TTL) + SWEEP. The defaults (TTL = OFFLINE, at most 15 s; SWEEP =
+ * OFFLINE/4, at most 5 s) make that 1.75 × OFFLINE at most; 30 s gives today's 15 s and 5 s.
  * Explicit values win, but a combination past 1.9 × OFFLINE is refused: the last tenth is kept
  * for the queue and the processes to do their work. Returns the message when refused.
  */
@@ -251,11 +252,11 @@ export function deriveTimings(
   const offline = raw.OFFLINE_TIMEOUT_MS;
   const HUB_TTL_MS = raw.HUB_TTL_MS ?? Math.max(300, Math.min(15_000, offline));
   const SWEEP_INTERVAL_MS = raw.SWEEP_INTERVAL_MS ?? Math.max(10, Math.min(5_000, Math.floor(offline / 4)));
-  const worst = Math.max(HUB_TTL_MS, offline) + SWEEP_INTERVAL_MS;
+  const worst = Math.max(offline, Math.ceil(1.5 * HUB_TTL_MS)) + SWEEP_INTERVAL_MS;
   if (worst > 1.9 * offline) {
     return (
       `OFFLINE_TIMEOUT_MS, HUB_TTL_MS, SWEEP_INTERVAL_MS: a killed hub's hosts could take ${worst} ms to turn offline ` +
-      `(max(HUB_TTL_MS=${HUB_TTL_MS}, OFFLINE_TIMEOUT_MS=${offline}) + SWEEP_INTERVAL_MS=${SWEEP_INTERVAL_MS}), ` +
+      `(max(OFFLINE_TIMEOUT_MS=${offline}, 1.5 × HUB_TTL_MS=${HUB_TTL_MS}) + SWEEP_INTERVAL_MS=${SWEEP_INTERVAL_MS}), ` +
       `more than 1.9 × OFFLINE_TIMEOUT_MS = ${Math.floor(1.9 * offline)} ms; the contract allows 2 × OFFLINE_TIMEOUT_MS`
     );
   }

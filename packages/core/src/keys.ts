@@ -36,6 +36,12 @@ export function createKeys(prefix: string) {
     /** express-session store prefix (connect-redis). */
     sessionPrefix: `${p}:sess:`,
     session: (sid: string) => `${p}:sess:${sid}`,
+    /**
+     * Sorted set of a session's open browser sockets on every hub (`node:socket`), scored by when
+     * each claim lapses unless its hub refreshes it: a hub killed with -9 stops refreshing, so its
+     * sockets stop counting on their own. Outside `sessionPrefix`, which is connect-redis's.
+     */
+    sessionSockets: (sid: string) => `${p}:sockets:sess:${sid}`,
     /** Set of hub node ids that ever announced themselves and were not swept. */
     hubs: `${p}:hubs`,
     /** A hub's liveness key (TTL). */

@@ -22,6 +22,7 @@ import { Browsers } from "./connections/browsers";
 import { Subscriptions } from "./subscriptions";
 import { Liveness } from "./presence";
 import { CommandRelay } from "./commands/command-relay";
+import { SessionWatch } from "./connections/session-watch";
 
 /** The WebSocket path (CONTRACT §3). */
 export const WS_PATH = "/ws";
@@ -108,7 +109,18 @@ export function createHub(deps: HubDeps): Hub {
     framesPerSec: config.BROWSER_FRAMES_PER_SEC,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     onFrame: (conn, frame) => commands.onBrowserFrame(conn, frame),
+    sessions: { alive: (conn) => sessions.alive(conn), release: (sid, claim) => sessions.release(sid, claim) },
   });
+  const sessions: SessionWatch = new SessionWatch(
+    redis.command,
+    keys,
+    config.NODE_ID,
+    config.MAX_SOCKETS_PER_SESSION,
+    clock,
+    log,
+    () => browsers.conns,
+    (sid) => browsers.revokeSession(sid, "session expired or logged out"),
+  );
   const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, keys, log, {
     onEvent: (frame) => browsers.relay(frame),
     onControl: (msg) => {
@@ -202,10 +214,31 @@ export function createHub(deps: HubDeps): Hub {
       return reject(socket, auth.status, auth.status === 401 ? "Unauthorized" : "Forbidden");
     }
     const principal = auth.principal;
+    let claim = "";
+    if (principal.kind === "browser") {
+      // Counted across every hub before the upgrade: past MAX_SOCKETS_PER_SESSION → 429.
+      claim = sessions.newClaim();
+      let claimed;
+      try {
+        claimed = await sessions.claim(principal.sid, claim);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, "socket count failed");
+        release();
+        return reject(socket, 503, "Service Unavailable");
+      }
+      if (!claimed) {
+        release();
+        return reject(socket, 429, "Too Many Requests");
+      }
+      if (socket.destroyed) {
+        sessions.release(principal.sid, claim);
+        return release();
+      }
+    }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (principal.kind === "agent") void agents.accept(ws, principal.hostId, principal.tokenHash).ready.finally(release);
       else {
-        browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"), principal.username);
+        browsers.accept(ws, principal.sid, claim, principal.userId, url.searchParams.get("after"), principal.username);
         release();
       }
     });
@@ -221,10 +254,12 @@ export function createHub(deps: HubDeps): Hub {
     async start() {
       await subscriptions.start();
       await liveness.start();
+      sessions.start();
       log.info("hub ready");
     },
     async close() {
       shuttingDown = true;
+      sessions.stop();
       await agents.handOver();
       agents.closeAll(CloseCode.GOING_AWAY, "hub shutting down");
       browsers.closeAll(CloseCode.GOING_AWAY, "hub shutting down");

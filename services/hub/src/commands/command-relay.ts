@@ -197,7 +197,9 @@ export class CommandRelay {
   }
 
   private unavailable(conn: AgentConn, err: Error): void {
-    this.deps.log.warn({ host: conn.hostId, err: err.message }, "command write failed");
+    const fields = { conn: conn.id, host: conn.hostId, err: err.message };
+    if (conn.warns) conn.warns.warn(fields, "command write failed");
+    else this.deps.log.warn(fields, "command write failed");
     sendError(conn.ws, ErrorCode.UNAVAILABLE, "could not store the frame; resend after reconnecting");
   }
 }

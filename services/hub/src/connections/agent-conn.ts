@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import type { OutputFrame } from "@tether/protocol";
+import type { WarnLimit } from "./warn-limit";
 
 /** Connection ids: unique in this process, which every log line names (`node`). */
 let lastId = 0;
@@ -37,6 +38,9 @@ export class AgentConn {
     if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
     return new Promise((resolve) => this.ws.once("close", () => resolve()));
   }
+
+  /** This socket's warn lines about repeated failures (at most one a minute); set by Agents. */
+  warns: WarnLimit | undefined;
 
   /** Commands the hub asked this agent to stop because they are no longer running on the server. */
   private stopped: Set<string> | undefined;

@@ -16,6 +16,7 @@ import { AgentConn } from "./agent-conn";
 import { FrameGuard, sendError } from "./frame-guard";
 import { KeepAlive } from "./keepalive";
 import { FrameRateLimit } from "./rate-limit";
+import { WarnLimit } from "./warn-limit";
 import type { Subscriptions } from "../subscriptions";
 
 /**
@@ -81,6 +82,7 @@ export class Agents {
   accept(ws: WebSocket, hostId: string, tokenHash: string): AgentConn {
     const { deps } = this;
     const conn = new AgentConn(ws, hostId, tokenHash, (type) => deps.metrics.framesOut("agent", type).inc());
+    conn.warns = new WarnLimit(deps.log, deps.clock);
     deps.metrics.sockets.inc({ kind: "agent" });
     this.open.add(conn);
     const stopPing = this.keepAlive.add(ws, async () => {
@@ -226,7 +228,8 @@ export class Agents {
         this.deps.hosts.update(conn.hostId, (h, meta) => (meta.epoch === conn.epoch && h.status === "online" ? { host: change(h) } : null)),
       );
     } catch (err) {
-      this.deps.log.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "host write failed");
+      // Once a minute at most per socket: a heartbeat flood against a failing store is one line.
+      conn.warns?.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "host write failed");
       sendError(conn.ws, ErrorCode.UNAVAILABLE, "could not store the update, it will be retried");
       return null;
     }

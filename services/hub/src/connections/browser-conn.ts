@@ -45,10 +45,16 @@ export class BrowserConn {
   lastSentId = "";
   private pending: Array<{ id: string; data: Buffer }> = [];
   closed = false;
+  /** Until when its session is known to be alive (ms); see SessionWatch. */
+  sessionFreshUntil = 0;
+  /** A session check in flight, which frames arriving meanwhile wait for (in order). */
+  sessionCheck: Promise<boolean> | undefined;
 
   constructor(
     readonly ws: WebSocket,
     readonly sid: string,
+    /** Its member in the session's socket count (SessionWatch). */
+    readonly claim: string,
     readonly userId: string,
     private readonly maxBufferedBytes: number,
     private readonly onSlow: () => void,

@@ -7,6 +7,8 @@ import { BrowserConn, wireFrame, type WireEvent } from "./browser-conn";
 import { FrameGuard, sendError } from "./frame-guard";
 import { KeepAlive } from "./keepalive";
 import { FrameRateLimit } from "./rate-limit";
+import { WarnLimit } from "./warn-limit";
+import { SESSION_CHECK_MS, type SessionWatch } from "./session-watch";
 
 /** How many times a backfill is retried (with backoff up to 2 s) before browsers are cut loose. */
 const BACKFILL_ATTEMPTS = 10;
@@ -43,6 +45,8 @@ export interface BrowsersDeps {
   maxBufferedBytes: number;
   /** Browser frames other than the fleet stream (dispatch, cancel). */
   onFrame(conn: BrowserConn, frame: BrowserToHub): Promise<void>;
+  /** Whether the socket's session is still alive (cached ≤ 1 s), and its claim's release on close. */
+  sessions: Pick<SessionWatch, "alive" | "release">;
 }
 
 /**
@@ -63,9 +67,11 @@ export class Browsers {
   }
 
   /** Take a new browser socket: sync it (snapshot or replay from `after`), then go live. */
-  accept(ws: WebSocket, sid: string, userId: string, after: string | null, username: string): void {
+  accept(ws: WebSocket, sid: string, claim: string, userId: string, after: string | null, username: string): void {
     const { deps } = this;
-    const conn = new BrowserConn(ws, sid, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc(), username);
+    const conn = new BrowserConn(ws, sid, claim, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc(), username);
+    // Just authenticated at the upgrade: alive as of now.
+    conn.sessionFreshUntil = deps.clock.now() + SESSION_CHECK_MS;
     const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: userId });
     log.debug({ after }, "browser connected");
     this.conns.add(conn);
@@ -79,6 +85,7 @@ export class Browsers {
       deps.metrics.framesOut("browser", "error").inc();
     });
     const limit = new FrameRateLimit(deps.framesPerSec, deps.framesPerSec * 5, deps.clock);
+    const warns = new WarnLimit(log, deps.clock);
     ws.on("message", (data, isBinary) => {
       if (!limit.take()) {
         deps.metrics.badFrames.inc({ kind: "browser", code: ErrorCode.RATE_LIMITED });
@@ -88,15 +95,22 @@ export class Browsers {
       const frame = guard.parse(data, isBinary);
       if (!frame) return;
       deps.metrics.framesIn("browser", frame.type).inc();
-      deps.onFrame(conn, frame).catch((err: Error) => {
-        log.warn({ err: err.message }, "browser frame failed");
+      const failed = (err: Error) => {
+        warns.warn({ err: err.message }, "browser frame failed");
         sendError(ws, ErrorCode.UNAVAILABLE, "could not handle the frame, try again");
-      });
+      };
+      const run = () => void deps.onFrame(conn, frame).catch(failed);
+      // Every dispatch and cancel acts only for a live session: asked again once the last answer
+      // is over a second old; frames that arrive meanwhile wait for the same answer, in order.
+      if (!conn.sessionCheck && deps.clock.now() < conn.sessionFreshUntil) return run();
+      conn.sessionCheck ??= deps.sessions.alive(conn).finally(() => (conn.sessionCheck = undefined));
+      conn.sessionCheck.then((ok) => (ok ? run() : conn.close(CloseCode.REVOKED, "session expired or logged out")), failed);
     });
     ws.on("close", () => {
       stopPing();
       conn.closed = true;
       this.conns.delete(conn);
+      deps.sessions.release(sid, claim);
       deps.metrics.sockets.dec({ kind: "browser" });
     });
     this.sync(conn, after).catch((err: Error) => {
@@ -243,9 +257,9 @@ export class Browsers {
     }
   }
 
-  /** Close the sockets of a logged-out session. */
-  revokeSession(sid: string): void {
-    for (const c of this.conns) if (c.sid === sid) c.close(CloseCode.REVOKED, "logged out");
+  /** Close the sockets of a session that was logged out, expired or deleted. */
+  revokeSession(sid: string, reason = "logged out"): void {
+    for (const c of this.conns) if (c.sid === sid) c.close(CloseCode.REVOKED, reason);
   }
 
   closeAll(code: number, reason: string): void {

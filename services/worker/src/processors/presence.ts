@@ -79,7 +79,10 @@ export async function runSweep(deps: PresenceDeps): Promise<{ deadHubs: string[]
     deadHubs.push(node);
     const held = await redis.hgetall(keys.hubHosts(node));
     // The hub was last alive at most one TTL ago, so that much of the timeout has already run.
-    const delay = Math.max(0, deps.offlineTimeoutMs - deps.hubTtlMs);
+    // But never less than half a TTL: a hub that only stalled (a loaded machine, a slow Redis)
+    // gets that long to beat again, and its check is then skipped (its hosts never blink).
+    // packages/core/src/config.ts counts this wait in the crash bound.
+    const delay = Math.max(deps.offlineTimeoutMs - deps.hubTtlMs, Math.floor(deps.hubTtlMs / 2));
     for (const [hostId, epochText] of Object.entries(held)) {
       const epoch = Number(epochText);
       await deps.presenceQueue.add(
