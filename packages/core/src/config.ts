@@ -109,6 +109,8 @@ export const ConfigSchema = z.object({
   MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(1024),
   /** Addition: login attempts per IP and username per minute. */
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+  /** CONTRACT §4: audit entries older than this are dropped (ms; default 365 days). Never trimmed by count. */
+  AUDIT_MAX_AGE_MS: ms(365 * 24 * 3600 * 1000),
   /**
    * Addition: output one command may store (bytes, as stored: JSON-encoded chunk text). Past it
    * the command keeps running, one stderr marker says its output was cut, and the agent is told

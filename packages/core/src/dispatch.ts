@@ -1,23 +1,15 @@
 import type { Queue } from "bullmq";
 import { z } from "zod";
-import { IdSchema, type Command, type RequestedBy } from "@tether/protocol";
+import { IdSchema, type Command } from "@tether/protocol";
 import { dispatchJobId, type DispatchJob } from "./bus";
 import { newCommand, type CommandStore, type FinishResult } from "./commands";
 import type { HostStore } from "./hosts";
 import type { Keys } from "./keys";
 import type { Redis } from "ioredis";
 import type { HostChannelMessage } from "./bus";
+import { actorOf, type AuditLog } from "./audit-log";
+import { decideCommand, decideHost, requestedBy, type Principal } from "./policy";
 import type { CommandSigner } from "./signing";
-
-/** Who is asking. Every logged-in user sees every host for now; this is the hook for more. */
-export interface Viewer {
-  id: string;
-}
-
-/** May `viewer` see (and so command) this host? The one place per-user permissions will go. */
-export function canSeeHost(_viewer: Viewer, _hostId: string): boolean {
-  return true;
-}
 
 export interface DispatchDeps {
   hosts: HostStore;
@@ -34,6 +26,8 @@ export interface DispatchDeps {
   cancelTimeoutMs: number;
   /** Signs each command before it enters Redis (CONTRACT §5). */
   signer: CommandSigner;
+  /** Where dispatches and cancels are recorded with who asked (CONTRACT §4). */
+  audit: AuditLog;
 }
 
 /**
@@ -44,7 +38,7 @@ export const COMMAND_FRAME_HEADROOM = 512;
 
 export type DispatchOutcome =
   | { ok: true; command: Command }
-  | { ok: false; code: "unknown_host" }
+  | { ok: false; code: "unknown_host" | "forbidden" }
   | { ok: false; code: "too_large"; field: "command" | "args"; message: string };
 
 /** The deadline of a cancel (see {@link cancelCommand}), run by the worker. */
@@ -83,15 +77,18 @@ export function commandFrameTooLarge(
  */
 export async function dispatchCommand(
   deps: DispatchDeps,
-  viewer: Viewer,
-  input: { hostId: string; command: string; args?: string[]; timeoutMs?: number; requestedBy: RequestedBy },
+  principal: Principal,
+  input: { hostId: string; command: string; args?: string[]; timeoutMs?: number },
 ): Promise<DispatchOutcome> {
   const tooLarge = commandFrameTooLarge(input, deps.maxFrameBytes);
   if (tooLarge) return { ok: false, code: "too_large", ...tooLarge };
-  if (!canSeeHost(viewer, input.hostId) || !(await deps.hosts.get(input.hostId))) return { ok: false, code: "unknown_host" };
+  const host = await deps.hosts.get(input.hostId);
+  if (!host) return { ok: false, code: "unknown_host" };
+  const decision = decideHost(principal, "operate", host);
+  if (decision !== "allow") return { ok: false, code: decision === "hidden" ? "unknown_host" : "forbidden" };
   // Signed here, before the job (the first write to Redis): whoever can write Redis cannot make
-  // or change a command the agent will accept.
-  const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), input.requestedBy);
+  // or change a command the agent will accept. `requested_by` is the principal the policy allowed.
+  const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), requestedBy(principal));
   await deps.queue.add(
     "dispatch",
     { command },
@@ -103,6 +100,12 @@ export async function dispatchCommand(
       backoff: { type: "exponential", delay: 100 },
     },
   );
+  await deps.audit.append({
+    actor: actorOf(principal),
+    action: "command.dispatched",
+    target: { type: "command", id: command.id },
+    detail: { host_id: host.id, command: command.command, args: command.args },
+  });
   return { ok: true, command };
 }
 
@@ -113,11 +116,26 @@ export async function dispatchCommand(
  * deadline job ends it `cancelled` after CANCEL_TIMEOUT_MS if it is still running then, so a
  * cancel always ends the command on the server.
  */
-export async function cancelCommand(deps: DispatchDeps, viewer: Viewer, commandId: string): Promise<FinishResult | "cancelling"> {
+export async function cancelCommand(
+  deps: DispatchDeps,
+  principal: Principal,
+  commandId: string,
+): Promise<FinishResult | "cancelling" | "forbidden"> {
   const cmd = await deps.commands.get(commandId);
-  if (!cmd || !canSeeHost(viewer, cmd.host_id)) return "unknown_command";
+  const host = cmd ? await deps.hosts.get(cmd.host_id) : null;
+  const decision = cmd ? decideCommand(principal, "operate", host) : "hidden";
+  if (!cmd || decision === "hidden") return "unknown_command";
+  if (decision === "forbidden") return "forbidden";
+  const audit = () =>
+    deps.audit.append({
+      actor: actorOf(principal),
+      action: "command.cancelled",
+      target: { type: "command", id: commandId },
+      detail: { host_id: cmd.host_id },
+    });
   if (cmd.status === "queued") {
     const res = await deps.commands.finish(commandId, { status: "cancelled", exitCode: null, now: deps.now(), fromStatuses: ["queued"] });
+    if (res === "finished") await audit();
     if (res !== "already_final") return res;
     // It started meanwhile: fall through and stop it on the host.
   }
@@ -133,7 +151,10 @@ export async function cancelCommand(deps: DispatchDeps, viewer: Viewer, commandI
       fromStatuses: ["running"],
       reason: "cancelled while no hub held its agent; whatever still runs there is stopped when it reconnects",
     });
-    if (res === "finished") return res;
+    if (res === "finished") {
+      await audit();
+      return res;
+    }
   }
   const deadline: CancelJob = { command_id: commandId };
   await deps.queue.add("cancel", deadline, {
@@ -142,5 +163,6 @@ export async function cancelCommand(deps: DispatchDeps, viewer: Viewer, commandI
     removeOnComplete: true,
     removeOnFail: 100,
   });
+  await audit();
   return "cancelling";
 }

@@ -1,3 +1,6 @@
+import { DEFAULT_TEAM } from "@tether/protocol";
+import { LUA_ENVELOPE } from "./envelope";
+
 /**
  * Output frames of one agent, many per call: the hot path. For each frame in order: the command
  * must belong to the host, be running and expect exactly this seq; then its chunk is stored and
@@ -12,17 +15,22 @@
  * agent keeps numbering until it learns of the cut), so the list and the log hold at most
  * `max_out` plus one marker for that command.
  *
- * KEYS: log, epoch, then per command its meta and output list. ARGV: channel, maxlen, epoch
+ * Behind one envelope naming the host's team (CONTRACT §4, see envelope.ts), read from the
+ * host-teams hash; the team is logged with each event (field g).
+ *
+ * KEYS: log, epoch, host-teams, then per command its meta and output list. ARGV: channel, maxlen, epoch
  * candidate, host id, max_out, marker data JSON, number of commands, their ids, then per frame
  * the command's index, seq, stream, data JSON.
  */
-export const APPEND_OUTPUTS_LUA = `
+export const APPEND_OUTPUTS_LUA = `${LUA_ENVELOPE}
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   redis.call('SET', KEYS[2], ARGV[3])
   epoch = ARGV[3]
 end
 local host = ARGV[4]
+local team = redis.call('HGET', KEYS[3], host)
+if not team then team = '${DEFAULT_TEAM}' end
 local max_out = tonumber(ARGV[5])
 local marker = ARGV[6]
 -- The commands of the run, each named once (a run is almost always one command): its meta read
@@ -30,9 +38,9 @@ local marker = ARGV[6]
 local nc = tonumber(ARGV[7])
 local cmds = {}
 for j = 1, nc do
-  local meta = KEYS[1 + 2 * j]
+  local meta = KEYS[2 + 2 * j]
   local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status', 'out_bytes', 'truncated')
-  cmds[j] = { meta = meta, out = KEYS[2 + 2 * j], cid = ARGV[7 + j], host = m[1], next = tonumber(m[2]) or 0,
+  cmds[j] = { meta = meta, out = KEYS[3 + 2 * j], cid = ARGV[7 + j], host = m[1], next = tonumber(m[2]) or 0,
     running = m[3] == 'running', bytes = tonumber(m[4]) or 0, added = 0, truncated = m[5] == '1', cut = false,
     chunks = {}, stored = 0 }
 end
@@ -73,7 +81,7 @@ for i = 1, (#ARGV - base) / 4 do
     c.stored = c.stored + 1
     c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
     local payload = '{"command_id":"' .. c.cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
-    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload)
+    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload, 'g', team)
     local dash = string.find(sid, '-', 1, true)
     local ms = string.sub(sid, 1, dash - 1)
     local sq = string.sub(sid, dash + 1)
@@ -89,6 +97,6 @@ for _, c in ipairs(cmds) do
     redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
-if #frames > 0 then redis.call('PUBLISH', ARGV[1], table.concat(frames, '\\n')) end
+if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\\n')) end
 return table.concat(results)
 `;

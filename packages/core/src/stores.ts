@@ -5,6 +5,9 @@ import { EventLog } from "./event-log";
 import { HostStore } from "./hosts";
 import { createKeys } from "./keys";
 import type { Metrics } from "./metrics";
+import { TeamStore } from "./team-store";
+import { ApiTokenStore } from "./token-store";
+import { UserStore } from "./user-store";
 
 /** The event log and the projections' stores over one Redis connection, as every service uses them. */
 export function createStores(
@@ -25,6 +28,9 @@ export function createStores(
     eventLog,
     hosts: new HostStore(redis, keys, eventLog),
     commands: new CommandStore(redis, keys, eventLog, config.OUTPUT_MAX_AGE_MS),
+    users: new UserStore(redis, keys),
+    teams: new TeamStore(redis, keys),
+    apiTokens: new ApiTokenStore(redis, keys),
   };
 }
 export type Stores = ReturnType<typeof createStores>;

@@ -27,10 +27,17 @@ export const MetricsSchema = z
 
 export const HostStatusSchema = z.enum(["online", "offline"]);
 
+/** Team id (CONTRACT §4): lower-case letters, digits and dashes; `default` always exists. */
+export const TeamIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, "a team id: lower-case letters, digits and dashes, at most 48");
+/** The team every host and user belongs to unless told otherwise (CONTRACT §4). */
+export const DEFAULT_TEAM = "default";
+
 export const HostSchema = z.object({
   id: IdSchema,
   name: z.string().min(1).max(200),
   status: HostStatusSchema,
+  /** CONTRACT §4: the host's team (hosts from before teams are in `default`). */
+  team_id: TeamIdSchema.optional(),
   hostname: z.string().max(255).optional(),
   os: z.string().max(255).optional(),
   arch: z.string().max(64).optional(),
@@ -114,6 +121,8 @@ export const CommandSchema = z.object({
   timeout_ms: TimeoutMsSchema.optional(),
   reason: z.string().max(1024).optional(),
   ...CommandSignedFieldsSchema.shape,
+  /** CONTRACT §4/§6: the run this command belongs to. */
+  run_id: IdSchema.optional(),
 });
 export type Command = z.infer<typeof CommandSchema>;
 

@@ -60,7 +60,9 @@ export function clientError(err: unknown): { status: number; code: string; messa
 /** The one place errors become responses: `{error: {code, message}}`. Only our own faults are 500s. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof HttpError) {
-    res.status(err.status).json({ error: { code: err.code, message: err.message } });
+    // CONTRACT §4 spells this one out exactly: 403 {"error":"forbidden"}.
+    if (err.status === 403 && err.code === "forbidden") res.status(403).json({ error: "forbidden" });
+    else res.status(err.status).json({ error: { code: err.code, message: err.message } });
     return;
   }
   const client = clientError(err);

@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import { CloseCode } from "@tether/protocol";
+import { audienceKey, audienceOf, type Audience, type Principal } from "@tether/core";
 
 /** The socket under a `ws` connection (a private field; written to directly by {@link BrowserConn.offer}). */
 type RawSocket = { write(data: Buffer): boolean; cork(): void; uncork(): void };
@@ -49,18 +50,28 @@ export class BrowserConn {
   sessionFreshUntil = 0;
   /** A session check in flight, which frames arriving meanwhile wait for (in order). */
   sessionCheck: Promise<boolean> | undefined;
+  /** What this socket may see (CONTRACT §4), fixed for its life: a change of rights closes it. */
+  readonly audience: Audience;
+  /** Sockets with the same key share a fan-out group. */
+  readonly audienceKey: string;
 
   constructor(
     readonly ws: WebSocket,
     readonly sid: string,
     /** Its member in the session's socket count (SessionWatch). */
     readonly claim: string,
-    readonly userId: string,
+    /** Who opened it, with the rights it had then. */
+    readonly principal: Principal,
     private readonly maxBufferedBytes: number,
     private readonly onSlow: () => void,
-    /** The user's name, for `requested_by` of what it dispatches (CONTRACT §4, §5). */
-    readonly username: string,
-  ) {}
+  ) {
+    this.audience = audienceOf(principal);
+    this.audienceKey = audienceKey(this.audience);
+  }
+
+  get userId(): string {
+    return this.principal.userId;
+  }
 
   /**
    * Live events from the relay (one published message: usually one frame, a run of output at
