@@ -4,7 +4,11 @@ import type { Command, Host } from "@tether/protocol";
 import { ClockController } from "../controllers/clock-controller";
 import { FleetController } from "../controllers/fleet-controller";
 import type { FleetStore } from "../fleet-store";
+import { can } from "../lib/access";
+import type { Principal } from "../lib/access";
 import type { Api } from "../lib/api";
+import { teamName, teamOf } from "../lib/directory";
+import type { Team } from "../lib/directory";
 import { formatAgo } from "../lib/format";
 import { formatMetric } from "../lib/metrics";
 import { hrefFor } from "../lib/route";
@@ -84,6 +88,19 @@ export class HostView extends LitElement {
         display: grid;
         gap: 1rem;
       }
+      .metrics-title {
+        margin-top: 1rem;
+      }
+      .team-picker {
+        display: flex;
+        gap: 0.5rem;
+        align-items: center;
+      }
+      .team-picker select {
+        width: auto;
+        min-height: 2rem;
+        padding: 0.2rem 0.4rem;
+      }
       .console > h2 {
         margin-bottom: 0;
       } /* the grid gap spaces it */
@@ -101,6 +118,10 @@ export class HostView extends LitElement {
 
   @property({ attribute: false }) store: FleetStore | undefined;
   @property({ attribute: false }) api: Api | undefined;
+  /** The signed-in user: which controls show ({@link can}; the server decides again). */
+  @property({ attribute: false }) user: Principal | undefined;
+  /** Every team, to name the host's and (admins) move it to another. */
+  @property({ attribute: false }) teams: Team[] = [];
   @property() hostId = "";
   /** The command whose console is open, from the route. */
   @property() commandId: string | undefined;
@@ -147,6 +168,17 @@ export class HostView extends LitElement {
     }
   }
 
+  private async moveTo(host: Host, teamId: string): Promise<void> {
+    if (!this.api || teamId === teamOf(host)) return;
+    this.error = "";
+    try {
+      const { host: moved } = await this.api.updateHost(host.id, { team_id: teamId });
+      this.store?.rememberHost(moved);
+    } catch (error) {
+      this.error = `Could not move the host: ${(error as Error).message}`;
+    }
+  }
+
   private opened(event: CustomEvent<{ command: Command }>): void {
     const { command } = event.detail;
     this.store?.rememberCommand(command);
@@ -169,10 +201,14 @@ export class HostView extends LitElement {
       <div class="title" data-host-id=${host.id}>
         <h1>${host.name}</h1>
         <span class="badge" data-status=${host.status}>${status}</span>
-        <div class="actions">
-          <button id="rotate-token" @click=${() => this.rotate(host)}>Rotate token</button>
-          <button id="remove-host" class="danger" @click=${() => this.removeHost(host)}>Remove host</button>
-        </div>
+        ${
+          can(this.user, "manage_hosts")
+            ? html`<div class="actions">
+                <button id="rotate-token" @click=${() => this.rotate(host)}>Rotate token</button>
+                <button id="remove-host" class="danger" @click=${() => this.removeHost(host)}>Remove host</button>
+              </div>`
+            : null
+        }
       </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : null}
       <div class="layout">
@@ -189,15 +225,24 @@ export class HostView extends LitElement {
         </div>
         <section class="console" aria-labelledby="console-title">
           <h2 id="console-title">Console</h2>
-          <command-form
-            .api=${this.api}
-            .hostId=${host.id}
-            ?online=${host.status === "online"}
-            @command-dispatched=${this.opened}
-          ></command-form>
+          ${
+            can(this.user, "dispatch", { team_id: teamOf(host) })
+              ? html`<command-form
+                  .api=${this.api}
+                  .hostId=${host.id}
+                  ?online=${host.status === "online"}
+                  @command-dispatched=${this.opened}
+                ></command-form>`
+              : html`<p class="muted" data-read-only>Your role lets you watch this host's commands, not run them.</p>`
+          }
           ${
             this.commandId
-              ? html`<command-console .store=${this.store} .api=${this.api} .commandId=${this.commandId}></command-console>`
+              ? html`<command-console
+                  .store=${this.store}
+                  .api=${this.api}
+                  .commandId=${this.commandId}
+                  ?cancellable=${can(this.user, "cancel", { team_id: teamOf(host) })}
+                ></command-console>`
               : null
           }
         </section>
@@ -209,6 +254,17 @@ export class HostView extends LitElement {
         <form method="dialog" class="actions"><button class="primary">Done</button></form>
       </dialog>
     `;
+  }
+
+  /** The host's team; an admin can move it to another one right here. */
+  private renderTeam(host: Host, team: string) {
+    if (!can(this.user, "manage_hosts") || this.teams.length < 2) return teamName(this.teams, team);
+    return html`<span class="team-picker">
+      <label class="visually-hidden" for="host-team">Team</label>
+      <select id="host-team" @change=${(event: Event) => this.moveTo(host, (event.target as HTMLSelectElement).value)}>
+        ${this.teams.map((t) => html`<option value=${t.id} ?selected=${t.id === team}>${t.name}</option>`)}
+      </select>
+    </span>`;
   }
 
   private renderDetails(host: Host) {
@@ -227,6 +283,7 @@ export class HostView extends LitElement {
       ],
       ["Id", host.id],
     ];
+    const team = teamOf(host);
     const metrics = Object.entries(host.metrics ?? {});
     return html`<section aria-labelledby="details-title">
       <h2 id="details-title">Details</h2>
@@ -238,10 +295,16 @@ export class HostView extends LitElement {
               html`<dt>${k}</dt>
                 <dd>${v}</dd>`,
           )}
+        ${
+          team !== undefined
+            ? html`<dt>Team</dt>
+                <dd data-team=${team}>${this.renderTeam(host, team)}</dd>`
+            : null
+        }
       </dl>
       ${
         metrics.length > 0
-          ? html`<h2 style="margin-top:1rem">Metrics</h2>
+          ? html`<h2 class="metrics-title">Metrics</h2>
               <dl data-metrics>
                 ${metrics.map(
                   ([k, v]) =>
