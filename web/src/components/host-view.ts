@@ -7,21 +7,21 @@ import type { FleetStore } from "../fleet-store";
 import { can } from "../lib/access";
 import type { Principal } from "../lib/access";
 import type { Api } from "../lib/api";
-import { teamName, teamOf } from "../lib/directory";
+import { teamOf } from "../lib/directory";
 import type { Team } from "../lib/directory";
-import { formatAgo } from "../lib/format";
-import { formatMetric } from "../lib/metrics";
 import { hrefFor } from "../lib/route";
 import { shared } from "../styles/shared";
 import "./command-console";
 import "./command-form";
 import "./command-history";
 import "./confirm-dialog";
+import "./host-details";
 import type { ConfirmDialog } from "./confirm-dialog";
 import "./token-reveal";
 
 /**
- * One host: its details and metrics, the command line, its command history and the console
+ * One host: its details and metrics ({@link HostDetails}), the command line (for those who may
+ * run commands), its command history and the console
  * of the selected command; token rotation and removal, each behind a confirmation.
  */
 @customElement("host-view")
@@ -62,44 +62,17 @@ export class HostView extends LitElement {
         border-radius: var(--radius);
         padding: 1rem;
       }
-      section + section {
+      section + section,
+      host-details + section {
         margin-top: 1rem;
       }
       h2 {
         font-size: 1rem;
         margin-bottom: 0.6rem;
       }
-      dl {
-        display: grid;
-        grid-template-columns: auto 1fr;
-        gap: 0.25rem 0.75rem;
-        margin: 0;
-        font-size: 0.9rem;
-      }
-      dt {
-        color: var(--muted);
-      }
-      dd {
-        margin: 0;
-        overflow-wrap: anywhere;
-        font-variant-numeric: tabular-nums;
-      }
       .console {
         display: grid;
         gap: 1rem;
-      }
-      .metrics-title {
-        margin-top: 1rem;
-      }
-      .team-picker {
-        display: flex;
-        gap: 0.5rem;
-        align-items: center;
-      }
-      .team-picker select {
-        width: auto;
-        min-height: 2rem;
-        padding: 0.2rem 0.4rem;
       }
       .console > h2 {
         margin-bottom: 0;
@@ -213,7 +186,13 @@ export class HostView extends LitElement {
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : null}
       <div class="layout">
         <div>
-          ${this.renderDetails(host)}
+          <host-details
+            .host=${host}
+            .now=${this.clock.now}
+            .teams=${this.teams}
+            ?movable=${can(this.user, "manage_hosts")}
+            @team-change=${(event: CustomEvent<{ teamId: string }>) => this.moveTo(host, event.detail.teamId)}
+          ></host-details>
           <section aria-labelledby="history-title">
             <h2 id="history-title">Commands</h2>
             <command-history
@@ -254,67 +233,6 @@ export class HostView extends LitElement {
         <form method="dialog" class="actions"><button class="primary">Done</button></form>
       </dialog>
     `;
-  }
-
-  /** The host's team; an admin can move it to another one right here. */
-  private renderTeam(host: Host, team: string) {
-    if (!can(this.user, "manage_hosts") || this.teams.length < 2) return teamName(this.teams, team);
-    return html`<span class="team-picker">
-      <label class="visually-hidden" for="host-team">Team</label>
-      <select id="host-team" @change=${(event: Event) => this.moveTo(host, (event.target as HTMLSelectElement).value)}>
-        ${this.teams.map((t) => html`<option value=${t.id} ?selected=${t.id === team}>${t.name}</option>`)}
-      </select>
-    </span>`;
-  }
-
-  private renderDetails(host: Host) {
-    const rows: [string, unknown][] = [
-      ["Hostname", host.hostname],
-      ["OS", [host.os, host.arch].filter(Boolean).join(" ") || undefined],
-      ["Agent", host.version],
-      ["Last seen", host.last_seen ? formatAgo(host.last_seen, this.clock.now) : "never"],
-      [
-        "Labels",
-        host.labels
-          ? Object.entries(host.labels)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(", ") || undefined
-          : undefined,
-      ],
-      ["Id", host.id],
-    ];
-    const team = teamOf(host);
-    const metrics = Object.entries(host.metrics ?? {});
-    return html`<section aria-labelledby="details-title">
-      <h2 id="details-title">Details</h2>
-      <dl>
-        ${rows
-          .filter(([, v]) => v !== undefined)
-          .map(
-            ([k, v]) =>
-              html`<dt>${k}</dt>
-                <dd>${v}</dd>`,
-          )}
-        ${
-          team !== undefined
-            ? html`<dt>Team</dt>
-                <dd data-team=${team}>${this.renderTeam(host, team)}</dd>`
-            : null
-        }
-      </dl>
-      ${
-        metrics.length > 0
-          ? html`<h2 class="metrics-title">Metrics</h2>
-              <dl data-metrics>
-                ${metrics.map(
-                  ([k, v]) =>
-                    html`<dt>${k}</dt>
-                      <dd>${formatMetric(v, k)}</dd>`,
-                )}
-              </dl>`
-          : null
-      }
-    </section>`;
   }
 }
 

@@ -188,12 +188,14 @@ export class TokensPage extends LitElement {
     if (!this.tokens) return html`<p class="muted" role="status">Loading tokens…</p>`;
     if (this.tokens.length === 0) return html`<p class="muted" data-no-tokens>No tokens yet.</p>`;
     const now = this.clock.now;
+    // An admin lists everyone's tokens: then say whose each is.
+    const owners = this.tokens.some((t) => t.owner && t.owner.id !== this.user?.id);
     return html`<div class="table">
       <table aria-label="API tokens">
         <thead>
           <tr>
             <th scope="col">Name</th>
-            ${this.tokens.some((t) => t.username) ? html`<th scope="col">Owner</th>` : null}
+            ${owners ? html`<th scope="col">Owner</th>` : null}
             <th scope="col">Role</th>
             <th scope="col">Created</th>
             <th scope="col">Expires</th>
@@ -207,7 +209,7 @@ export class TokensPage extends LitElement {
             (t) =>
               html`<tr data-token-id=${t.id} data-token-name=${t.name} ?data-expired=${isExpired(t.expires_at, now)}>
                 <td>${t.name}</td>
-                ${this.tokens!.some((x) => x.username) ? html`<td>${t.username ?? ""}</td>` : null}
+                ${owners ? html`<td data-owner>${t.owner?.username ?? ""}</td>` : null}
                 <td data-role=${t.role}>${roleLabel(t.role)}</td>
                 <td>${formatAgo(t.created_at, now)}</td>
                 <td>${formatExpiry(t.expires_at, now)}</td>

@@ -24,8 +24,7 @@ export interface ApiToken {
   created_at: number;
   expires_at?: number | null;
   /** Whose token it is, when the server says (an admin lists everyone's). */
-  user_id?: string;
-  username?: string;
+  owner?: { id: string; username: string };
 }
 
 /** Who did something: a user, an API token, or Tether itself. */
@@ -50,6 +49,7 @@ export const AUDIT_ACTIONS = [
   "session.login",
   "session.login_failed",
   "session.logout",
+  "session.password_changed",
   "user.created",
   "user.updated",
   "user.deleted",
