@@ -21,6 +21,10 @@ export type HostChannelMessage = z.infer<typeof HostChannelMessageSchema>;
 export const ControlMessageSchema = z.discriminatedUnion("kind", [
   /** A session was logged out: its sockets close with 4401. */
   z.object({ kind: z.literal("session_revoked"), node: z.string(), sid: z.string() }),
+  /** CONTRACT §4: a user's role or teams changed: its sockets close with 4403 (reconnect, new rights). */
+  z.object({ kind: z.literal("user_changed"), node: z.string(), user_id: z.string() }),
+  /** CONTRACT §4: a user was deleted: its sockets close with 4401. */
+  z.object({ kind: z.literal("user_deleted"), node: z.string(), user_id: z.string() }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 

@@ -90,6 +90,8 @@ export const ConfigSchema = z.object({
   MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(1024),
   /** Addition: login attempts per IP and username per minute. */
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+  /** CONTRACT §4: audit entries older than this are dropped (ms; default 365 days). Never trimmed by count. */
+  AUDIT_MAX_AGE_MS: ms(365 * 24 * 3600 * 1000),
   /** Addition: pino level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { FleetEvent } from "@tether/protocol";
+import { DEFAULT_TEAM, type FleetEvent } from "@tether/protocol";
+import { LUA_ENVELOPE, formatEnvelope } from "./envelope";
 import type { Keys } from "./keys";
 
 /**
@@ -10,15 +11,28 @@ import type { Keys } from "./keys";
  * is written and the script returns {0, guardIndex, actual}. Then the ops run, then (when an event
  * is given) XADD to the log and PUBLISH of the browser frame with the new id. The frame string is
  * built here, once, so every hub relays it verbatim.
+ *
+ * The event is addressed to its host's team (CONTRACT §4): ARGV[7] when given, else the host's
+ * entry in the host-teams hash as it was BEFORE the ops (a host's removal goes to the team it was
+ * in), else `default`. The team is stored with the event (field g, and x for `except`) and leads
+ * the published message (see envelope.ts), so hubs and readers filter without parsing the JSON.
+ *
+ * KEYS: log, epoch, host-teams, then the guards' and ops' keys. ARGV: channel, type, payload,
+ * maxlen, epoch candidate, host id, team override, except, then the guards and ops.
  */
-const APPEND_LUA = `
-local a = 6
+const APPEND_LUA = `${LUA_ENVELOPE}
+local a = 9
 local ng = tonumber(ARGV[a]); a = a + 1
 for i = 1, ng do
   local k = KEYS[tonumber(ARGV[a])]; local f = ARGV[a + 1]; local e = ARGV[a + 2]; a = a + 3
   local v = redis.call('HGET', k, f)
   if v == false then v = '' end
   if v ~= e then return {0, i, v} end
+end
+local team = ARGV[7]
+if ARGV[2] ~= '' and team == '' then
+  team = redis.call('HGET', KEYS[3], ARGV[6])
+  if not team then team = '${DEFAULT_TEAM}' end
 end
 local no = tonumber(ARGV[a]); a = a + 1
 for i = 1, no do
@@ -34,13 +48,18 @@ if not epoch then
   redis.call('SET', KEYS[2], ARGV[5])
   epoch = ARGV[5]
 end
-local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3])
+local sid
+if ARGV[8] ~= '' then
+  sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3], 'g', team, 'x', ARGV[8])
+else
+  sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3], 'g', team)
+end
 local dash = string.find(sid, '-', 1, true)
 local ms = string.sub(sid, 1, dash - 1)
 local sq = string.sub(sid, dash + 1)
 local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
 local frame = '{"type":"' .. ARGV[2] .. '","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. ARGV[3] .. '}'
-if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], frame) end
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(team, ARGV[8]) .. frame) end
 return {1, frame}
 `;
 
@@ -48,27 +67,30 @@ return {1, frame}
  * Output frames of one agent, many per call: the hot path. For each frame in order: the command
  * must belong to the host, be running and expect exactly this seq; then its chunk is stored and
  * its event logged. All frames stored in the call go out in ONE publish, newline-separated (JSON
- * never holds a raw newline), which hubs split. Returns one letter per frame: s stored,
- * d duplicate, g gap, u unknown command, n not running.
+ * never holds a raw newline), which hubs split, behind one envelope naming the host's team.
+ * Returns one letter per frame: s stored, d duplicate, g gap, u unknown command, n not running.
  *
- * KEYS: log, epoch, then per frame its command meta and output list. ARGV: channel, maxlen,
- * epoch candidate, host id, then per frame seq, payload JSON, chunk JSON.
+ * KEYS: log, epoch, host-teams, then per command its meta and output list. ARGV: channel,
+ * maxlen, epoch candidate, host id, command count, the command ids, then per frame its command's
+ * index, seq, stream, data JSON.
  */
-const APPEND_OUTPUTS_LUA = `
+const APPEND_OUTPUTS_LUA = `${LUA_ENVELOPE}
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   redis.call('SET', KEYS[2], ARGV[3])
   epoch = ARGV[3]
 end
 local host = ARGV[4]
+local team = redis.call('HGET', KEYS[3], host)
+if not team then team = '${DEFAULT_TEAM}' end
 -- The commands of the run, each named once (a run is almost always one command): its meta read
 -- once, its next_seq bumped once and its chunks appended in one RPUSH at the end.
 local nc = tonumber(ARGV[5])
 local cmds = {}
 for j = 1, nc do
-  local meta = KEYS[1 + 2 * j]
+  local meta = KEYS[2 + 2 * j]
   local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
-  cmds[j] = { meta = meta, out = KEYS[2 + 2 * j], cid = ARGV[5 + j], host = m[1], next = tonumber(m[2]) or 0,
+  cmds[j] = { meta = meta, out = KEYS[3 + 2 * j], cid = ARGV[5 + j], host = m[1], next = tonumber(m[2]) or 0,
     running = m[3] == 'running', chunks = {}, stored = 0 }
 end
 local results = {}
@@ -93,7 +115,7 @@ for i = 1, (#ARGV - base) / 4 do
     c.stored = c.stored + 1
     c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
     local payload = '{"command_id":"' .. c.cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
-    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload)
+    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload, 'g', team)
     local dash = string.find(sid, '-', 1, true)
     local ms = string.sub(sid, 1, dash - 1)
     local sq = string.sub(sid, dash + 1)
@@ -108,7 +130,7 @@ for _, c in ipairs(cmds) do
     redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
-if #frames > 0 then redis.call('PUBLISH', ARGV[1], table.concat(frames, '\\n')) end
+if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\\n')) end
 return table.concat(results)
 `;
 
@@ -206,8 +228,16 @@ export class EventLog {
    * Atomically check guards, apply ops, and (if `event` is given) append and publish it.
    * Returns the published frame (with its id), or which guard failed.
    */
-  async append(input: { event?: FleetEvent; guards?: Guard[]; ops?: Op[] }): Promise<AppendResult> {
-    const keyList = [this.keys.log, this.keys.logEpoch];
+  async append(input: {
+    event?: FleetEvent;
+    guards?: Guard[];
+    ops?: Op[];
+    /** Address the event to this team and not its host's current one (a host changing team). */
+    team?: string;
+    /** Not to audiences that also see this team (see envelope.ts). */
+    except?: string;
+  }): Promise<AppendResult> {
+    const keyList = [this.keys.log, this.keys.logEpoch, this.keys.hostTeams];
     const keyIndex = new Map<string, number>();
     const idx = (key: string) => {
       let i = keyIndex.get(key);
@@ -224,6 +254,9 @@ export class EventLog {
       input.event ? JSON.stringify(input.event.payload) : "",
       this.maxLen,
       this.epochCandidate,
+      input.event ? eventHostId(input.event) : "",
+      input.team ?? "",
+      input.except ?? "",
     ];
     const guards = input.guards ?? [];
     argv.push(guards.length);
@@ -244,7 +277,7 @@ export class EventLog {
    */
   async appendOutputs(hostId: string, frames: OutputAppend[]): Promise<string> {
     // Each command once (its keys and id), then per frame: the command's index, seq, stream, data.
-    const keys: string[] = [this.keys.log, this.keys.logEpoch];
+    const keys: string[] = [this.keys.log, this.keys.logEpoch, this.keys.hostTeams];
     const ids: string[] = [];
     const index = new Map<string, number>();
     const perFrame: Array<string | number> = [];
@@ -282,15 +315,26 @@ export class EventLog {
   }
 
   /**
-   * Up to `limit` events after `afterStreamId` (exclusive; '-' for the start), as browser frames.
+   * Up to `limit` events after `afterStreamId` (exclusive; '-' for the start), as browser frames,
+   * each with the team it is addressed to (events from before teams: `default`).
    */
-  async readFrames(epoch: string, afterStreamId: string, limit: number): Promise<{ frames: string[]; lastStreamId: string | null }> {
+  async readFrames(
+    epoch: string,
+    afterStreamId: string,
+    limit: number,
+  ): Promise<{ frames: string[]; entries: LoggedFrame[]; lastStreamId: string | null }> {
     const start = afterStreamId === "-" ? "-" : `(${afterStreamId}`;
-    const entries = (await this.redis.xrange(this.keys.log, start, "+", "COUNT", limit)) as Array<[string, string[]]>;
-    const frames: string[] = [];
-    for (const [sid, fields] of entries) frames.push(formatEventFrame(sid, epoch, fieldOf(fields, "t"), fieldOf(fields, "p")));
-    const last = entries.at(-1);
-    return { frames, lastStreamId: last ? last[0] : null };
+    const raw = (await this.redis.xrange(this.keys.log, start, "+", "COUNT", limit)) as Array<[string, string[]]>;
+    const entries: LoggedFrame[] = [];
+    for (const [sid, fields] of raw) {
+      entries.push({
+        frame: formatEventFrame(sid, epoch, fieldOf(fields, "t"), fieldOf(fields, "p")),
+        team: fieldOf(fields, "g") || DEFAULT_TEAM,
+        except: fieldOf(fields, "x"),
+      });
+    }
+    const last = raw.at(-1);
+    return { frames: entries.map((e) => e.frame), entries, lastStreamId: last ? last[0] : null };
   }
 
   /**
@@ -324,6 +368,31 @@ export class EventLog {
   /** Drop events older than `maxAgeMs` (XTRIM MINID ~). */
   async trimByAge(now: number, maxAgeMs: number): Promise<number> {
     return await this.redis.xtrim(this.keys.log, "MINID", "~", `${Math.max(0, now - maxAgeMs)}-0`);
+  }
+}
+
+/** A logged event as a browser frame, with its audience (see envelope.ts). */
+export interface LoggedFrame {
+  frame: string;
+  team: string;
+  except: string;
+}
+
+/** The published message for a logged frame, byte-identical to what the scripts publish. */
+export function envelopeOf(entry: LoggedFrame): string {
+  return formatEnvelope(entry.team, entry.except, entry.frame);
+}
+
+/** The host an event is about: every fleet event is about one. */
+export function eventHostId(event: FleetEvent): string {
+  switch (event.type) {
+    case "host_update":
+      return event.payload.host.id;
+    case "command_queued":
+    case "command_started":
+      return event.payload.command.host_id;
+    default:
+      return event.payload.host_id;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Host } from "@tether/protocol";
+import { DEFAULT_TEAM, type Host } from "@tether/protocol";
 import type { EventLog, Op } from "./event-log";
 import { casUpdate } from "./projection";
 import type { Keys } from "./keys";
@@ -24,6 +24,8 @@ export interface HostChange {
   /** Publish a `host_update` event (default true when `host` is given). */
   publish?: boolean;
   extraOps?: Op[];
+  /** Address the event to this team (a host moving to it). */
+  team?: string;
 }
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -58,11 +60,11 @@ export class HostStore {
   }
 
   /** Create a host (offline) and its token; the token is returned once and stored only hashed. */
-  async create(name: string, now: number): Promise<{ host: Host; token: string }> {
+  async create(name: string, now: number, teamId: string = DEFAULT_TEAM): Promise<{ host: Host; token: string }> {
     const id = randomUUID();
     const token = newToken();
     const tokenHash = hashToken(token);
-    const host: Host = { id, name, status: "offline" };
+    const host: Host = { id, name, status: "offline", team_id: teamId };
     const res = await this.log.append({
       event: { type: "host_update", payload: { host } },
       guards: [{ key: this.keys.hostMeta(id), field: "v", equals: "" }],
@@ -70,7 +72,9 @@ export class HostStore {
         { cmd: "HSET", key: this.keys.hosts, args: [id, JSON.stringify(host)] },
         { cmd: "HSET", key: this.keys.hostMeta(id), args: ["v", 1, "epoch", 0, "node", "", "token", tokenHash, "created_at", now] },
         { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
+        { cmd: "HSET", key: this.keys.hostTeams, args: [id, teamId] },
       ],
+      team: teamId,
     });
     if (!res.ok) throw new Error("host id collision");
     return { host, token };
@@ -97,10 +101,30 @@ export class HostStore {
           meta: change.meta,
           event: publish ? { type: "host_update", payload: { host: change.host! } } : undefined,
           extraOps: change.extraOps,
+          team: change.team,
         };
       },
     });
     return res?.value ?? null;
+  }
+
+  /**
+   * Rename a host or move it to another team (CONTRACT §4). A move is announced twice: the
+   * `host_update` to the new team, then a `host_removed` to those who saw the old team but do not
+   * see the new one, so the host vanishes from their view (events after it go to the new team).
+   */
+  async patch(id: string, change: { name?: string; teamId?: string }): Promise<Host | null> {
+    let from = "";
+    const updated = await this.update(id, (host) => {
+      from = host.team_id ?? DEFAULT_TEAM;
+      const to = change.teamId ?? from;
+      const next: Host = { ...host, ...(change.name !== undefined ? { name: change.name } : {}), team_id: to };
+      return { host: next, team: to, extraOps: [{ cmd: "HSET", key: this.keys.hostTeams, args: [id, to] }] };
+    });
+    if (updated && updated.team_id !== from) {
+      await this.log.append({ event: { type: "host_removed", payload: { host_id: id } }, team: from, except: updated.team_id });
+    }
+    return updated;
   }
 
   /** Replace the token; the old one stops working at once. Returns the new token, or null. */
@@ -129,6 +153,7 @@ export class HostStore {
         { cmd: "HDEL", key: this.keys.hosts, args: [id] },
         { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
         { cmd: "DEL", key: this.keys.hostMeta(id), args: [] },
+        { cmd: "HDEL", key: this.keys.hostTeams, args: [id] },
       ],
     });
     return res.ok ? true : this.remove(id);

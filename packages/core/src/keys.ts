@@ -31,8 +31,26 @@ export function createKeys(prefix: string) {
     hostCommands: (hostId: string) => `${p}:host:${hostId}:cmds`,
     /** Sorted set of a host's unfinished commands, in dispatch order. */
     hostPending: (hostId: string) => `${p}:host:${hostId}:pending`,
-    /** Hash username → user JSON (with password hash). */
-    users: `${p}:users`,
+    /** v1's users: hash username → user JSON (with password hash); migrated at start, then deleted. */
+    legacyUsers: `${p}:users`,
+    /** Hash user id → user record JSON (role, teams, password hash): the one store of rights. */
+    userRecords: `${p}:user-records`,
+    /** Hash username → user id. */
+    usernames: `${p}:usernames`,
+    /** Set of the ids of admin users (the last one cannot go). */
+    admins: `${p}:admins`,
+    /** Hash team id → team JSON. */
+    teams: `${p}:teams`,
+    /** Hash host id → team id: what the append scripts read to address an event to its team. */
+    hostTeams: `${p}:host-teams`,
+    /** Hash API token id → token record JSON (hash, owner, role, expiry). */
+    apiTokens: `${p}:api-tokens`,
+    /** Hash sha256(API token) → token id. */
+    apiTokenIndex: `${p}:api-token-index`,
+    /** Set of a user's API token ids (removed with the user). */
+    userApiTokens: (userId: string) => `${p}:user:${userId}:api-tokens`,
+    /** The audit log (Stream), trimmed by age only. */
+    audit: `${p}:audit`,
     /** express-session store prefix (connect-redis). */
     sessionPrefix: `${p}:sess:`,
     session: (sid: string) => `${p}:sess:${sid}`,

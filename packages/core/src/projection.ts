@@ -10,6 +10,8 @@ export interface Change<T> {
   /** The event to append (and publish) with the write, if any. */
   event?: FleetEvent;
   extraOps?: Op[];
+  /** Address the event to this team rather than the host's (see EventLog.append). */
+  team?: string;
 }
 
 const MAX_CAS_ATTEMPTS = 20;
@@ -39,7 +41,7 @@ export async function casUpdate<T>(opts: {
     if (metaArgs.length) ops.push({ cmd: "HSET", key: metaKey, args: metaArgs });
     if (change.value !== null) ops.push({ cmd: "HSET", key: hash, args: [id, JSON.stringify(change.value)] });
     ops.push(...(change.extraOps ?? []));
-    const res = await log.append({ event: change.event, guards: [{ key: metaKey, field: "v", equals: meta.v }], ops });
+    const res = await log.append({ event: change.event, guards: [{ key: metaKey, field: "v", equals: meta.v }], ops, team: change.team });
     if (res.ok) return { value: change.value ?? current, meta: { ...meta, ...stringify(change.meta) } };
     // Someone else wrote in between: read again and decide again.
   }

@@ -88,10 +88,14 @@ export async function writeProjection(redis: Redis, keys: Keys, state: Projectio
   const oldCommandIds = await redis.hkeys(keys.commands);
   const oldHostIds = await redis.hkeys(keys.hosts);
   const tx = redis.multi();
-  tx.del(keys.hosts, keys.commands);
+  tx.del(keys.hosts, keys.commands, keys.hostTeams);
   for (const id of new Set([...oldCommandIds, ...state.commands.keys()])) tx.del(keys.commandOutput(id), keys.commandMeta(id));
   for (const id of new Set([...oldHostIds, ...state.hosts.keys()])) tx.del(keys.hostCommands(id), keys.hostPending(id));
-  for (const [id, host] of state.hosts) tx.hset(keys.hosts, id, JSON.stringify(host));
+  for (const [id, host] of state.hosts) {
+    tx.hset(keys.hosts, id, JSON.stringify(host));
+    // The append scripts address each host's events by this hash (hosts from before teams: none).
+    if (host.team_id) tx.hset(keys.hostTeams, id, host.team_id);
+  }
   for (const [id, cmd] of state.commands) {
     const chunks = state.outputs.get(id) ?? [];
     tx.hset(keys.commands, id, JSON.stringify(cmd));

@@ -5,11 +5,22 @@ import { EventLog } from "./event-log";
 import { HostStore } from "./hosts";
 import { createKeys } from "./keys";
 import type { Metrics } from "./metrics";
+import { TeamStore } from "./team-store";
+import { ApiTokenStore } from "./token-store";
+import { UserStore } from "./user-store";
 
 /** The event log and the projections' stores over one Redis connection, as every service uses them. */
 export function createStores(redis: Redis, config: Pick<Config, "REDIS_PREFIX" | "LOG_MAX_LEN">, metrics: Metrics) {
   const keys = createKeys(config.REDIS_PREFIX);
   const eventLog = new EventLog({ redis, keys, maxLen: config.LOG_MAX_LEN, observe: (s) => metrics.appendSeconds.observe(s) });
-  return { keys, eventLog, hosts: new HostStore(redis, keys, eventLog), commands: new CommandStore(redis, keys, eventLog) };
+  return {
+    keys,
+    eventLog,
+    hosts: new HostStore(redis, keys, eventLog),
+    commands: new CommandStore(redis, keys, eventLog),
+    users: new UserStore(redis, keys),
+    teams: new TeamStore(redis, keys),
+    apiTokens: new ApiTokenStore(redis, keys),
+  };
 }
 export type Stores = ReturnType<typeof createStores>;

@@ -44,7 +44,8 @@ test("append writes the projection, the log and the channel in one step; the pub
   expect(res.ok).toBe(true);
   await got;
   const frame = (res as { frame: string }).frame;
-  expect(published).toEqual([frame]);
+  // Published behind its envelope: the host's team (none recorded: `default`), then a tab.
+  expect(published).toEqual([`default\t${frame}`]);
   const epoch = await log.epoch();
   expect(epoch).toMatch(/^[0-9a-f]{8}$/);
   const { frames } = await log.readFrames(epoch, "-", 10);
@@ -120,7 +121,11 @@ test("a run of output frames: each checked in order, stored ones logged and publ
   });
   expect(await log.appendOutputs("h1", [frame(0), frame(1), frame(1), frame(5), frame(2)])).toBe("ssdgs");
   const message = await got;
-  const frames = message.split("\n").map((f) => JSON.parse(f));
+  expect(message.startsWith("default\t")).toBe(true);
+  const frames = message
+    .slice("default\t".length)
+    .split("\n")
+    .map((f) => JSON.parse(f));
   expect(frames.map((f) => f.payload)).toEqual(
     [0, 1, 2].map((seq) => ({ command_id: "c1", host_id: "h1", seq, stream: seq === 1 ? "stderr" : "stdout", data: data(seq) })),
   );

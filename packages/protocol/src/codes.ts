@@ -16,6 +16,8 @@ export const CloseCode = {
   REPLACED: 4001,
   /** Credentials revoked, rotated or logged out: do not retry with them. */
   REVOKED: 4401,
+  /** CONTRACT §4: the user's role or teams changed; reconnect and the new rights apply. */
+  RIGHTS_CHANGED: 4403,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

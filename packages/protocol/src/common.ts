@@ -27,10 +27,17 @@ export const MetricsSchema = z
 
 export const HostStatusSchema = z.enum(["online", "offline"]);
 
+/** Team id (CONTRACT §4): lower-case letters, digits and dashes; `default` always exists. */
+export const TeamIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, "a team id: lower-case letters, digits and dashes, at most 48");
+/** The team every host and user belongs to unless told otherwise (CONTRACT §4). */
+export const DEFAULT_TEAM = "default";
+
 export const HostSchema = z.object({
   id: IdSchema,
   name: z.string().min(1).max(200),
   status: HostStatusSchema,
+  /** CONTRACT §4: the host's team (hosts from before teams are in `default`). */
+  team_id: TeamIdSchema.optional(),
   hostname: z.string().max(255).optional(),
   os: z.string().max(255).optional(),
   arch: z.string().max(64).optional(),
@@ -75,6 +82,14 @@ export const CommandArgsSchema = z.array(z.string().max(MAX_COMMAND_CHARS)).max(
 /** Per-command timeout, milliseconds (1 s to 24 h). */
 export const TimeoutMsSchema = z.number().int().min(1000).max(86_400_000);
 
+/** CONTRACT §4: who asked for a command (a user, or an API token acting for its owner). */
+export const RequestedBySchema = z.object({
+  type: z.enum(["user", "token"]),
+  id: IdSchema,
+  name: z.string().min(1).max(128),
+});
+export type RequestedBy = z.infer<typeof RequestedBySchema>;
+
 export const CommandSchema = z.object({
   id: IdSchema,
   host_id: IdSchema,
@@ -87,6 +102,10 @@ export const CommandSchema = z.object({
   exit_code: z.number().int().nullable(),
   timeout_ms: TimeoutMsSchema.optional(),
   reason: z.string().max(1024).optional(),
+  /** CONTRACT §4: who dispatched it (absent on commands from before teams). */
+  requested_by: RequestedBySchema.optional(),
+  /** CONTRACT §4/§6: the run this command belongs to. */
+  run_id: IdSchema.optional(),
 });
 export type Command = z.infer<typeof CommandSchema>;
 

@@ -6,7 +6,9 @@ import { RedisStore } from "connect-redis";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
+  AuditLog,
   QueueName,
+  SYSTEM_ACTOR,
   createStores,
   SESSION_COOKIE,
   type Clock,
@@ -18,12 +20,15 @@ import {
 } from "@tether/core";
 import { errorHandler, HttpError } from "./errors";
 import { requireOrigin } from "./middleware/origin";
-import { requireSession } from "./middleware/session";
+import { authenticate } from "./middleware/auth";
 import { sessionRoutes } from "./routes/session";
 import { hostRoutes } from "./routes/hosts";
 import { commandRoutes } from "./routes/commands";
 import { eventRoutes } from "./routes/events";
-import { UserStore } from "./users";
+import { userRoutes } from "./routes/users";
+import { teamRoutes } from "./routes/teams";
+import { tokenRoutes } from "./routes/tokens";
+import { auditRoutes } from "./routes/audit";
 
 /** Largest JSON body the API accepts. */
 export const MAX_BODY = "64kb";
@@ -42,6 +47,7 @@ export interface ApiDeps {
     | "LOG_MAX_LEN"
     | "ADMIN_USER"
     | "ADMIN_PASSWORD"
+    | "AUDIT_MAX_AGE_MS"
   >;
   /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
   redis: { command: Redis; bullmq: Redis };
@@ -55,7 +61,10 @@ export interface ApiDeps {
 export interface Api {
   /** The Express app; the caller mounts ops routes and calls `listen`. */
   app: Express;
-  /** Create the admin from ADMIN_USER/ADMIN_PASSWORD, or, with `generateIfNone` and no users, a random one. */
+  /**
+   * Migrate v1's users (each becomes an admin), then create the admin from
+   * ADMIN_USER/ADMIN_PASSWORD, or, with `generateIfNone` and no users, a random one.
+   */
   bootstrapAdmin(opts: { generateIfNone: boolean }): Promise<{ username: string; password: string } | null>;
   close(): Promise<void>;
 }
@@ -63,11 +72,22 @@ export interface Api {
 /** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
 export function createApi(deps: ApiDeps): Api {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics);
-  const users = new UserStore(redis.command, keys);
+  const { keys, eventLog, hosts, commands, users, teams, apiTokens } = createStores(redis.command, config, metrics);
+  const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
-  const dispatch: DispatchDeps = { hosts, commands, queue, redis: redis.command, keys, nodeId: config.NODE_ID, now: () => clock.now() };
+  const dispatch: DispatchDeps = {
+    hosts,
+    commands,
+    queue,
+    redis: redis.command,
+    keys,
+    nodeId: config.NODE_ID,
+    now: () => clock.now(),
+    audit,
+  };
+  const auth = authenticate({ users, apiTokens, clock });
+  const bus = { redis: redis.command, keys, nodeId: config.NODE_ID };
 
   const app = express();
   app.disable("x-powered-by");
@@ -96,11 +116,15 @@ export function createApi(deps: ApiDeps): Api {
       cookie: { httpOnly: true, sameSite: "lax", secure: "auto", path: "/", maxAge: SESSION_TTL_S * 1000 },
     }),
   );
-  api.use("/session", sessionRoutes({ redis: redis.command, keys, users, nodeId: config.NODE_ID, loginLimit: config.LOGIN_RATE_LIMIT }));
-  api.use(requireSession);
-  api.use("/hosts", hostRoutes({ redis: redis.command, keys, hosts, commands, dispatch, clock, nodeId: config.NODE_ID }));
-  api.use("/commands", commandRoutes({ commands, dispatch }));
+  api.use("/session", sessionRoutes({ ...bus, users, audit, loginLimit: config.LOGIN_RATE_LIMIT, authenticate: auth }));
+  api.use(auth);
+  api.use("/hosts", hostRoutes({ ...bus, hosts, commands, teams, dispatch, audit, clock }));
+  api.use("/commands", commandRoutes({ commands, hosts, dispatch }));
   api.use("/events", eventRoutes({ eventLog }));
+  api.use("/users", userRoutes({ ...bus, users, teams, apiTokens, audit, clock }));
+  api.use("/teams", teamRoutes({ teams, audit }));
+  api.use("/tokens", tokenRoutes({ apiTokens, users, audit, clock }));
+  api.use("/audit", auditRoutes({ audit }));
   api.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
   app.use("/api", api);
 
@@ -112,13 +136,27 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     async bootstrapAdmin({ generateIfNone }) {
+      const migrated = await users.migrateLegacy();
+      if (migrated > 0) log.info({ users: migrated }, "migrated users from the single-user format; each is now an admin");
+      const createAdmin = async (username: string, password: string) => {
+        const user = await users.create({ username, password, role: "admin", teams: null, now: clock.now() });
+        if (user) {
+          await audit.append({
+            actor: SYSTEM_ACTOR,
+            action: "user.created",
+            target: { type: "user", id: user.id, name: username },
+            detail: { role: "admin" },
+          });
+        }
+        return user;
+      };
       if (config.ADMIN_USER && config.ADMIN_PASSWORD) {
-        if (await users.create(config.ADMIN_USER, config.ADMIN_PASSWORD)) log.info({ user: config.ADMIN_USER }, "admin user created");
+        if (await createAdmin(config.ADMIN_USER, config.ADMIN_PASSWORD)) log.info({ user: config.ADMIN_USER }, "admin user created");
         return null;
       }
       if (!generateIfNone || (await users.count()) > 0) return null;
       const password = (await import("node:crypto")).randomBytes(12).toString("base64url");
-      return (await users.create("admin", password)) ? { username: "admin", password } : null;
+      return (await createAdmin("admin", password)) ? { username: "admin", password } : null;
     },
     async close() {
       await queue.close().catch(() => undefined);

@@ -28,7 +28,9 @@ function badRequest(err: ZodError): HttpError {
 /** The one place errors become responses: `{error: {code, message}}`. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof HttpError) {
-    res.status(err.status).json({ error: { code: err.code, message: err.message } });
+    // CONTRACT §4 spells this one out exactly: 403 {"error":"forbidden"}.
+    if (err.status === 403 && err.code === "forbidden") res.status(403).json({ error: "forbidden" });
+    else res.status(err.status).json({ error: { code: err.code, message: err.message } });
     return;
   }
   // body-parser: bad JSON or a body over the limit.

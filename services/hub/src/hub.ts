@@ -5,6 +5,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { CloseCode } from "@tether/protocol";
 import {
+  AuditLog,
   QueueName,
   createStores,
   type Clock,
@@ -42,6 +43,7 @@ export interface HubDeps {
     | "HUB_TTL_MS"
     | "LOG_MAX_LEN"
     | "MAX_PENDING_HANDSHAKES"
+    | "AUDIT_MAX_AGE_MS"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -64,7 +66,8 @@ export interface Hub {
 export function createHub(deps: HubDeps): Hub {
   const { config, redis, clock, log, metrics } = deps;
   const stores = createStores(redis.command, config, metrics);
-  const { keys, eventLog, hosts } = stores;
+  const { keys, eventLog, hosts, users } = stores;
+  const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, { connection: redis.bullmq, prefix: keys.bullPrefix });
   presenceQueue.on("error", (err) => log.warn({ err: err.message }, "presence queue error"));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, clientTracking: false });
@@ -78,6 +81,7 @@ export function createHub(deps: HubDeps): Hub {
     hosts,
     commands: stores.commands,
     dispatchQueue,
+    audit,
     clock,
     log,
     nodeId: config.NODE_ID,
@@ -85,6 +89,7 @@ export function createHub(deps: HubDeps): Hub {
   const browsers: Browsers = new Browsers({
     redis: redis.command,
     keys,
+    users,
     eventLog,
     clock,
     log,
@@ -98,6 +103,8 @@ export function createHub(deps: HubDeps): Hub {
     onEvent: (frame) => browsers.relay(frame),
     onControl: (msg) => {
       if (msg.kind === "session_revoked") browsers.revokeSession(msg.sid);
+      else if (msg.kind === "user_changed") browsers.revokeUser(msg.user_id, CloseCode.RIGHTS_CHANGED);
+      else browsers.revokeUser(msg.user_id, CloseCode.REVOKED);
     },
     onHost: (hostId, msg) => {
       const conn = agents.onHostMessage(hostId, msg);
@@ -172,6 +179,7 @@ export function createHub(deps: HubDeps): Hub {
       auth = await authenticate(req, {
         redis: redis.command,
         keys,
+        users,
         sessionSecret: config.SESSION_SECRET,
         allowedOrigins: config.ALLOWED_ORIGINS,
         trustProxy: config.TRUST_PROXY,
@@ -190,7 +198,7 @@ export function createHub(deps: HubDeps): Hub {
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (principal.kind === "agent") void agents.accept(ws, principal.hostId, principal.tokenHash).ready.finally(release);
       else {
-        browsers.accept(ws, principal.sid, principal.userId, url.searchParams.get("after"));
+        browsers.accept(ws, principal.sid, principal.principal, url.searchParams.get("after"));
         release();
       }
     });

@@ -1,23 +1,26 @@
-import { Router } from "express";
+import { Router, type RequestHandler } from "express";
 import { rateLimit, ipKeyGenerator } from "express-rate-limit";
 import { RedisStore as RateLimitStore, type RedisReply } from "rate-limit-redis";
 import type { Redis } from "ioredis";
-import { LoginBodySchema } from "@tether/protocol";
-import { SESSION_COOKIE, type ControlMessage, type Keys } from "@tether/core";
+import { ChangePasswordBodySchema, LoginBodySchema } from "@tether/protocol";
+import { SESSION_COOKIE, actorOf, publicUser, type AuditLog, type ControlMessage, type Keys, type UserStore } from "@tether/core";
 import { HttpError, parseOr400 } from "../errors";
-import { requireSession } from "../middleware/session";
-import type { UserStore } from "../users";
+import { allowOrThrow } from "../access";
+import { principalOf } from "../middleware/auth";
 
 export interface SessionRoutesDeps {
   redis: Redis;
   keys: Keys;
   users: UserStore;
+  audit: AuditLog;
   nodeId: string;
   /** Login attempts per IP and username per minute. */
   loginLimit: number;
+  /** Authenticates the calls other than login (session or API token). */
+  authenticate: RequestHandler;
 }
 
-/** `POST/GET/DELETE /api/session` (CONTRACT §2). */
+/** `POST/GET/DELETE /api/session` (CONTRACT §2) and `POST /api/session/password` (§4). */
 export function sessionRoutes(deps: SessionRoutesDeps): Router {
   const router = Router();
   const loginLimiter = rateLimit({
@@ -38,37 +41,67 @@ export function sessionRoutes(deps: SessionRoutesDeps): Router {
     handler: (_req, _res, next) => next(new HttpError(429, "rate_limited", "too many login attempts, wait a minute")),
   });
 
-  router.post("/", loginLimiter, async (req, res, next) => {
-    try {
-      const body = parseOr400(LoginBodySchema, req.body);
-      const user = await deps.users.verify(body.username, body.password);
-      if (!user) throw new HttpError(401, "bad_credentials", "wrong username or password");
-      // A new session id on login: a session fixed before login is worth nothing.
-      await settle((cb) => req.session.regenerate(cb));
-      req.session.user = user;
-      await settle((cb) => req.session.save(cb));
-      res.json({ user });
-    } catch (err) {
-      next(err);
+  router.post("/", loginLimiter, async (req, res) => {
+    const body = parseOr400(LoginBodySchema, req.body);
+    const stored = await deps.users.verify(body.username, body.password);
+    if (!stored) {
+      // The username tried and where from; never the password.
+      await deps.audit.append({
+        actor: { type: "system", id: "anonymous", name: "anonymous" },
+        action: "session.login_failed",
+        detail: { username: body.username, address: req.ip ?? "" },
+      });
+      throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
+    // A new session id on login: a session fixed before login is worth nothing.
+    await settle((cb) => req.session.regenerate(cb));
+    req.session.user = { id: stored.id, username: stored.username };
+    await settle((cb) => req.session.save(cb));
+    await deps.audit.append({
+      actor: { type: "user", id: stored.id, name: stored.username },
+      action: "session.login",
+      detail: { address: req.ip ?? "" },
+    });
+    res.json({ user: publicUser(stored) });
   });
 
-  router.get("/", requireSession, (req, res) => {
-    res.json({ user: req.session.user });
+  router.get("/", deps.authenticate, async (req, res) => {
+    const p = principalOf(req);
+    const user = await deps.users.get(p.userId);
+    if (!user) throw new HttpError(401, "unauthenticated", "log in first");
+    // With an API token: its owner, with the token's effective rights (addition: `via_token`).
+    res.json(p.type === "user" ? { user } : { user: { ...user, role: p.role, teams: p.teams }, via_token: { id: p.id, name: p.name } });
   });
 
-  router.delete("/", requireSession, async (req, res, next) => {
-    try {
-      const sid = req.sessionID;
-      await settle((cb) => req.session.destroy(cb));
-      // Open sockets of this session, on whichever hub, close with 4401.
-      const msg: ControlMessage = { kind: "session_revoked", node: deps.nodeId, sid };
-      await deps.redis.publish(deps.keys.controlChannel, JSON.stringify(msg));
-      res.clearCookie(SESSION_COOKIE, { path: "/" });
-      res.status(204).end();
-    } catch (err) {
-      next(err);
+  router.delete("/", deps.authenticate, async (req, res) => {
+    const p = principalOf(req);
+    allowOrThrow(p, "session.own");
+    const sid = req.sessionID;
+    await settle((cb) => req.session.destroy(cb));
+    // Open sockets of this session, on whichever hub, close with 4401.
+    const msg: ControlMessage = { kind: "session_revoked", node: deps.nodeId, sid };
+    await deps.redis.publish(deps.keys.controlChannel, JSON.stringify(msg));
+    await deps.audit.append({ actor: actorOf(p), action: "session.logout" });
+    res.clearCookie(SESSION_COOKIE, { path: "/" });
+    res.status(204).end();
+  });
+
+  router.post("/password", deps.authenticate, async (req, res) => {
+    const p = principalOf(req);
+    allowOrThrow(p, "session.own");
+    const body = parseOr400(ChangePasswordBodySchema, req.body);
+    const stored = await deps.users.readRecord(p.userId);
+    if (!(await deps.users.checkPassword(stored, body.current))) {
+      throw new HttpError(400, "bad_credentials", "current: wrong password");
     }
+    const out = await deps.users.update(p.userId, { password: body.password });
+    if (out.result !== "ok") throw new HttpError(401, "unauthenticated", "log in first");
+    await deps.audit.append({
+      actor: actorOf(p),
+      action: "session.password_changed",
+      target: { type: "user", id: p.userId, name: p.name },
+    });
+    res.status(204).end();
   });
   return router;
 }

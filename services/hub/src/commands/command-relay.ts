@@ -6,6 +6,7 @@ import {
   type Clock,
   type CommandStore,
   type DispatchDeps,
+  type AuditLog,
   type DispatchJob,
   type HostChannelMessage,
   type HostStore,
@@ -26,6 +27,7 @@ export interface CommandRelayDeps {
   hosts: HostStore;
   commands: CommandStore;
   dispatchQueue: Queue<DispatchJob>;
+  audit: AuditLog;
   clock: Clock;
   log: Logger;
   nodeId: string;
@@ -48,11 +50,13 @@ export class CommandRelay {
       keys: deps.keys,
       nodeId: deps.nodeId,
       now: () => deps.clock.now(),
+      audit: deps.audit,
     };
   }
 
   async onBrowserFrame(conn: BrowserConn, frame: BrowserToHub): Promise<void> {
-    const viewer = { id: conn.userId };
+    // The policy decides in dispatch/cancel: another team's host is unknown, a viewer forbidden.
+    const viewer = conn.principal;
     if (frame.type === "dispatch") {
       const p = frame.payload;
       const res = await dispatchCommand(this.dispatchDeps, viewer, {
@@ -61,11 +65,13 @@ export class CommandRelay {
         args: p.args,
         timeoutMs: p.timeout_ms,
       });
-      if (!res.ok) sendError(conn.ws, ErrorCode.UNKNOWN_HOST, `no host ${p.host_id}`);
+      if (!res.ok && res.code === "forbidden") sendError(conn.ws, ErrorCode.FORBIDDEN, "your role may not dispatch commands");
+      else if (!res.ok) sendError(conn.ws, ErrorCode.UNKNOWN_HOST, `no host ${p.host_id}`);
       return;
     }
     const res = await cancelCommand(this.dispatchDeps, viewer, frame.payload.command_id);
-    if (res === "unknown_command") sendError(conn.ws, ErrorCode.UNKNOWN_COMMAND, `no command ${frame.payload.command_id}`);
+    if (res === "forbidden") sendError(conn.ws, ErrorCode.FORBIDDEN, "your role may not cancel commands");
+    else if (res === "unknown_command") sendError(conn.ws, ErrorCode.UNKNOWN_COMMAND, `no command ${frame.payload.command_id}`);
     else if (res === "already_final") sendError(conn.ws, ErrorCode.COMMAND_FINISHED, "the command already finished");
   }
 

@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import { CloseCode } from "@tether/protocol";
+import { audienceKey, audienceOf, type Audience, type Principal } from "@tether/core";
 
 /** The socket under a `ws` connection (a private field; written to directly by {@link BrowserConn.offer}). */
 type RawSocket = { write(data: Buffer): boolean; cork(): void; uncork(): void };
@@ -45,14 +46,26 @@ export class BrowserConn {
   lastSentId = "";
   private pending: Array<{ id: string; data: Buffer }> = [];
   closed = false;
+  /** What this socket may see (CONTRACT §4), fixed for its life: a change of rights closes it. */
+  readonly audience: Audience;
+  /** Sockets with the same key share a fan-out group. */
+  readonly audienceKey: string;
 
   constructor(
     readonly ws: WebSocket,
     readonly sid: string,
-    readonly userId: string,
+    /** Who opened it, with the rights it had then. */
+    readonly principal: Principal,
     private readonly maxBufferedBytes: number,
     private readonly onSlow: () => void,
-  ) {}
+  ) {
+    this.audience = audienceOf(principal);
+    this.audienceKey = audienceKey(this.audience);
+  }
+
+  get userId(): string {
+    return this.principal.userId;
+  }
 
   /**
    * Live events from the relay (one published message: usually one frame, a run of output at

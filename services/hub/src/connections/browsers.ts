@@ -1,7 +1,22 @@
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import { CloseCode, ErrorCode, BrowserToHubSchema, type BrowserToHub } from "@tether/protocol";
-import { ORIGIN_ID, formatEventId, type Clock, type EventLog, type Keys, type Logger, type Metrics } from "@tether/core";
+import { DEFAULT_TEAM } from "@tether/protocol";
+import {
+  ORIGIN_ID,
+  audienceSees,
+  envelopeOf,
+  formatEventId,
+  readEnvelope,
+  type Audience,
+  type Clock,
+  type EventLog,
+  type Keys,
+  type Logger,
+  type Metrics,
+  type Principal,
+  type UserStore,
+} from "@tether/core";
 import type { Redis } from "ioredis";
 import { BrowserConn, wireFrame, type WireEvent } from "./browser-conn";
 import { FrameGuard, sendError } from "./frame-guard";
@@ -30,9 +45,16 @@ function frameType(frame: Buffer): string {
   return end > 9 ? frame.toString("latin1", 9, end) : "unknown";
 }
 
+/** Browser sockets that may see the same hosts: a live event is checked once per group. */
+interface Group {
+  audience: Audience;
+  conns: Set<BrowserConn>;
+}
+
 export interface BrowsersDeps {
   redis: Redis;
   keys: Keys;
+  users: UserStore;
   eventLog: EventLog;
   clock: Clock;
   log: Logger;
@@ -51,6 +73,8 @@ export interface BrowsersDeps {
  */
 export class Browsers {
   readonly conns = new Set<BrowserConn>();
+  /** The same sockets by audience (CONTRACT §4): fan-out asks the policy once per group. */
+  private readonly groups = new Map<string, Group>();
   /** Newest event relayed live; where a broken subscription backfills from. */
   private lastRelayedId = "";
   /** While backfilling, live frames wait here so order is kept. */
@@ -63,12 +87,18 @@ export class Browsers {
   }
 
   /** Take a new browser socket: sync it (snapshot or replay from `after`), then go live. */
-  accept(ws: WebSocket, sid: string, userId: string, after: string | null): void {
+  accept(ws: WebSocket, sid: string, principal: Principal, after: string | null): void {
     const { deps } = this;
-    const conn = new BrowserConn(ws, sid, userId, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc());
-    const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: userId });
+    const conn = new BrowserConn(ws, sid, principal, deps.maxBufferedBytes, () => deps.metrics.slowConsumers.inc());
+    const log = deps.log.child({ conn: randomBytes(4).toString("hex"), user: principal.userId });
     log.debug({ after }, "browser connected");
     this.conns.add(conn);
+    let group = this.groups.get(conn.audienceKey);
+    if (!group) {
+      group = { audience: conn.audience, conns: new Set() };
+      this.groups.set(conn.audienceKey, group);
+    }
+    group.conns.add(conn);
     deps.metrics.sockets.inc({ kind: "browser" });
     const stopPing = this.keepAlive.add(ws);
     // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
@@ -97,6 +127,9 @@ export class Browsers {
       stopPing();
       conn.closed = true;
       this.conns.delete(conn);
+      const g = this.groups.get(conn.audienceKey);
+      g?.conns.delete(conn);
+      if (g?.conns.size === 0) this.groups.delete(conn.audienceKey);
       deps.metrics.sockets.dec({ kind: "browser" });
     });
     this.sync(conn, after).catch((err: Error) => {
@@ -106,6 +139,9 @@ export class Browsers {
   }
 
   private async sync(conn: BrowserConn, after: string | null): Promise<void> {
+    // The rights were read at the upgrade, before this socket could hear of a change: read them
+    // again now that it would, so a change in between is never missed.
+    if (!(await this.rightsStillHold(conn))) return;
     const point = after === null ? null : await this.deps.eventLog.resumePoint(after);
     if (point) {
       await this.replay(conn, point.epoch, point.streamId);
@@ -115,15 +151,43 @@ export class Browsers {
     conn.goLive();
   }
 
-  /** `hosts` frame whose id is the newest event it reflects; read atomically with that id. */
+  /** Close a socket whose user is gone (4401) or whose rights differ from its own (4403). */
+  private async rightsStillHold(conn: BrowserConn): Promise<boolean> {
+    const record = await this.deps.users.readRecord(conn.userId);
+    if (!record) {
+      conn.close(CloseCode.REVOKED, "user deleted");
+      return false;
+    }
+    const teams = record.role === "admin" ? null : record.teams;
+    if (record.role !== conn.principal.role || JSON.stringify(teams) !== JSON.stringify(conn.principal.teams)) {
+      conn.close(CloseCode.RIGHTS_CHANGED, "rights changed, reconnect");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * `hosts` frame whose id is the newest event it reflects; read atomically with that id. Only
+   * the hosts of the socket's teams, by the host-teams hash (no host JSON is parsed).
+   */
   private async sendSnapshot(conn: BrowserConn, resync: boolean): Promise<void> {
     const { redis, keys, clock } = this.deps;
-    const res = (await redis.multi().hvals(keys.hosts).xrevrange(keys.log, "+", "-", "COUNT", 1).get(keys.logEpoch).exec()) as [
-      [unknown, string[]],
+    const res = (await redis
+      .multi()
+      .hgetall(keys.hosts)
+      .xrevrange(keys.log, "+", "-", "COUNT", 1)
+      .get(keys.logEpoch)
+      .hgetall(keys.hostTeams)
+      .exec()) as [
+      [unknown, Record<string, string>],
       [unknown, Array<[string, string[]]>],
       [unknown, string | null],
+      [unknown, Record<string, string>],
     ];
-    const hosts = res[0][1];
+    const teams = res[3][1];
+    const hosts = Object.entries(res[0][1])
+      .filter(([id]) => audienceSees(conn.audience, teams[id] ?? DEFAULT_TEAM, ""))
+      .map(([, json]) => json);
     const last = res[1][1][0];
     const epoch = res[2][1] ?? "";
     const id = last ? formatEventId(last[0], epoch) : ORIGIN_ID;
@@ -140,13 +204,15 @@ export class Browsers {
   private async replay(conn: BrowserConn, epoch: string, streamId: string): Promise<void> {
     let from = streamId;
     for (;;) {
-      const { frames, lastStreamId } = await this.deps.eventLog.readFrames(epoch, from, REPLAY_PAGE);
-      for (const f of frames) {
+      const { entries, lastStreamId } = await this.deps.eventLog.readFrames(epoch, from, REPLAY_PAGE);
+      for (const e of entries) {
+        if (!audienceSees(conn.audience, e.team, e.except)) continue;
+        const f = e.frame;
         const head = Buffer.from(f.slice(0, 160), "latin1");
         this.deps.metrics.framesOut("browser", frameType(head)).inc();
         await conn.sendPaced(frameId(head), f);
       }
-      if (conn.closed || frames.length < REPLAY_PAGE || !lastStreamId) return;
+      if (conn.closed || entries.length < REPLAY_PAGE || !lastStreamId) return;
       from = lastStreamId;
     }
   }
@@ -160,8 +226,13 @@ export class Browsers {
     this.deliver(frame);
   }
 
-  /** One published message: a frame, or several (a run of output) separated by newlines. */
-  private deliver(message: Buffer): void {
+  /**
+   * One published message: the envelope naming its audience, then a frame or several (a run of
+   * output) separated by newlines. Framed once, written to each group that may see it.
+   */
+  private deliver(envelope: Buffer): void {
+    const env = readEnvelope(envelope);
+    const message = env ? env.body : envelope;
     if (this.conns.size === 0) {
       // Nobody to send to: only remember where the relay is (a later backfill starts there).
       const nl = message.lastIndexOf(10);
@@ -191,9 +262,16 @@ export class Browsers {
     const first = fresh[0];
     if (!first) return;
     this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - Number(first.id.slice(0, 13))) / 1000);
-    for (const c of this.conns) c.offer(fresh);
-    if (this.conns.size > 0) {
-      for (const f of fresh) this.deps.metrics.framesOut("browser", frameType(f.frame)).inc(this.conns.size);
+    const team = env ? env.team : DEFAULT_TEAM;
+    const except = env ? env.except : "";
+    let reached = 0;
+    for (const group of this.groups.values()) {
+      if (!audienceSees(group.audience, team, except)) continue;
+      for (const c of group.conns) c.offer(fresh);
+      reached += group.conns.size;
+    }
+    if (reached > 0) {
+      for (const f of fresh) this.deps.metrics.framesOut("browser", frameType(f.frame)).inc(reached);
     }
   }
 
@@ -236,9 +314,9 @@ export class Browsers {
     }
     let from = point.streamId;
     for (;;) {
-      const { frames, lastStreamId } = await this.deps.eventLog.readFrames(point.epoch, from, REPLAY_PAGE);
-      for (const f of frames) this.deliver(Buffer.from(f));
-      if (frames.length < REPLAY_PAGE || !lastStreamId) return;
+      const { entries, lastStreamId } = await this.deps.eventLog.readFrames(point.epoch, from, REPLAY_PAGE);
+      for (const e of entries) this.deliver(Buffer.from(envelopeOf(e)));
+      if (entries.length < REPLAY_PAGE || !lastStreamId) return;
       from = lastStreamId;
     }
   }
@@ -246,6 +324,12 @@ export class Browsers {
   /** Close the sockets of a logged-out session. */
   revokeSession(sid: string): void {
     for (const c of this.conns) if (c.sid === sid) c.close(CloseCode.REVOKED, "logged out");
+  }
+
+  /** A user's rights changed (4403: reconnect with the new ones) or it was deleted (4401). */
+  revokeUser(userId: string, code: typeof CloseCode.RIGHTS_CHANGED | typeof CloseCode.REVOKED): void {
+    const reason = code === CloseCode.REVOKED ? "user deleted" : "rights changed, reconnect";
+    for (const c of this.conns) if (c.userId === userId) c.close(code, reason);
   }
 
   closeAll(code: number, reason: string): void {

@@ -1,15 +1,25 @@
 import type { IncomingMessage } from "node:http";
 import type { Redis } from "ioredis";
-import { hashToken, isOriginAllowed, sessionIdFromCookie, sessionUser, type Keys } from "@tether/core";
+import {
+  hashToken,
+  isOriginAllowed,
+  principalForUser,
+  sessionIdFromCookie,
+  sessionUser,
+  type Keys,
+  type Principal,
+  type UserStore,
+} from "@tether/core";
 
-export type Principal =
-  { kind: "agent"; hostId: string; tokenHash: string } | { kind: "browser"; sid: string; userId: string; username: string };
+export type UpgradePrincipal =
+  { kind: "agent"; hostId: string; tokenHash: string } | { kind: "browser"; sid: string; principal: Principal };
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; reason: string };
+export type AuthResult = { ok: true; principal: UpgradePrincipal } | { ok: false; status: 401 | 403; reason: string };
 
 export interface AuthDeps {
   redis: Redis;
   keys: Keys;
+  users: UserStore;
   sessionSecret: string;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
@@ -18,6 +28,8 @@ export interface AuthDeps {
 /**
  * Decide who is upgrading, before any upgrade happens (CONTRACT §3): credentials first (none or
  * bad → 401), then, for a cookie (browser) upgrade, the Origin (missing or foreign → 403).
+ * A bearer token must be an agent's: an API token never opens a socket (CONTRACT §4), it is not
+ * in the agents' token index. A session's rights come from its user's record as it is now.
  */
 export async function authenticate(req: IncomingMessage, deps: AuthDeps): Promise<AuthResult> {
   const auth = req.headers.authorization;
@@ -33,8 +45,10 @@ export async function authenticate(req: IncomingMessage, deps: AuthDeps): Promis
   if (!sid) return { ok: false, status: 401, reason: "no credentials" };
   const user = await sessionUser(deps.redis, deps.keys, sid);
   if (!user) return { ok: false, status: 401, reason: "session expired or logged out" };
+  const principal = await principalForUser(deps.users, user.id);
+  if (!principal) return { ok: false, status: 401, reason: "user deleted" };
   if (!isOriginAllowed(req, deps.allowedOrigins, deps.trustProxy)) {
     return { ok: false, status: 403, reason: "origin not allowed" };
   }
-  return { ok: true, principal: { kind: "browser", sid, userId: user.id, username: user.username } };
+  return { ok: true, principal: { kind: "browser", sid, principal } };
 }

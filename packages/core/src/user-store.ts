@@ -1,0 +1,251 @@
+import { randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { RoleSchema, TeamsSchema, type Role, type User } from "@tether/protocol";
+import type { Keys } from "./keys";
+
+const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
+/** scrypt cost (N=2^15, r=8, p=1: ~50 ms and 32 MiB per hash on a current core). */
+const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const KEYLEN = 32;
+
+/**
+ * A user record as stored: everything that grants rights (username, role, teams, password hash)
+ * in one JSON value, read by {@link UserStore.readRecord} and written by {@link UserStore.write}
+ * only, so a MAC over it (issue 13.3) goes in exactly one place each way.
+ */
+const StoredUserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  role: RoleSchema,
+  teams: TeamsSchema,
+  hash: z.string(),
+  salt: z.string(),
+  created_at: z.number().optional(),
+});
+export type StoredUser = z.infer<typeof StoredUserSchema>;
+
+/** v1's record (hash keyed by username). */
+const LegacyUserSchema = z.object({ id: z.string(), username: z.string(), hash: z.string(), salt: z.string() });
+
+/**
+ * Every write of a user record, with its indexes, in one step: the username index (unique) and
+ * the set of admins, so that "the last admin cannot be deleted or demoted" holds under races.
+ * KEYS: records, usernames, admins. ARGV: op (create|update|delete), id, username, new JSON,
+ * expected current JSON (update, delete: a compare-and-set), is-admin after (1|0).
+ * Returns ok | exists | missing | conflict | last_admin.
+ */
+const USER_WRITE_LUA = `
+local op, id, username, json, expected, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if op == 'create' then
+  if redis.call('HEXISTS', KEYS[2], username) == 1 then return 'exists' end
+  redis.call('HSET', KEYS[1], id, json)
+  redis.call('HSET', KEYS[2], username, id)
+  if admin == '1' then redis.call('SADD', KEYS[3], id) end
+  return 'ok'
+end
+local cur = redis.call('HGET', KEYS[1], id)
+if not cur then return 'missing' end
+if cur ~= expected then return 'conflict' end
+local isAdmin = redis.call('SISMEMBER', KEYS[3], id) == 1
+if isAdmin and (op == 'delete' or admin == '0') and redis.call('SCARD', KEYS[3]) <= 1 then return 'last_admin' end
+if op == 'delete' then
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], username)
+  redis.call('SREM', KEYS[3], id)
+  return 'ok'
+end
+redis.call('HSET', KEYS[1], id, json)
+if admin == '1' then redis.call('SADD', KEYS[3], id) else redis.call('SREM', KEYS[3], id) end
+return 'ok'
+`;
+
+type RedisWithUserWrite = Redis & { tetherUserWrite(numKeys: number, ...args: string[]): Promise<string> };
+
+export type UserWriteResult = "ok" | "exists" | "missing" | "last_admin";
+
+/** The public view of a record (CONTRACT §4 `user`). */
+export function publicUser(r: StoredUser): User {
+  return { id: r.id, username: r.username, role: r.role, teams: r.role === "admin" ? null : r.teams };
+}
+
+async function hashPassword(password: string, salt: Buffer): Promise<Buffer> {
+  return scrypt(password, salt, KEYLEN, SCRYPT);
+}
+
+/** Users: records by id, a unique username index, scrypt password hashes. */
+export class UserStore {
+  /** Compared against when the user does not exist, so timing does not reveal usernames. */
+  private readonly decoy = { salt: randomBytes(16).toString("base64"), hash: randomBytes(KEYLEN).toString("base64") };
+  private readonly redis: RedisWithUserWrite;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    this.redis = redis as RedisWithUserWrite;
+    if (typeof this.redis.tetherUserWrite !== "function") redis.defineCommand("tetherUserWrite", { lua: USER_WRITE_LUA });
+  }
+
+  /** The one read path of a user record (null: no such user, or a record that does not parse). */
+  async readRecord(id: string): Promise<StoredUser | null> {
+    const json = await this.redis.hget(this.keys.userRecords, id);
+    return json === null ? null : parseRecord(json);
+  }
+
+  async get(id: string): Promise<User | null> {
+    const r = await this.readRecord(id);
+    return r ? publicUser(r) : null;
+  }
+
+  async byUsername(username: string): Promise<StoredUser | null> {
+    const id = await this.redis.hget(this.keys.usernames, username);
+    return id === null ? null : this.readRecord(id);
+  }
+
+  async list(): Promise<User[]> {
+    const all = await this.redis.hvals(this.keys.userRecords);
+    return all
+      .map(parseRecord)
+      .filter((r): r is StoredUser => r !== null)
+      .map(publicUser)
+      .sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  async count(): Promise<number> {
+    return this.redis.hlen(this.keys.userRecords);
+  }
+
+  /** Create a user; null when the username exists. */
+  async create(input: { username: string; password: string; role: Role; teams: string[] | null; now?: number }): Promise<User | null> {
+    const salt = randomBytes(16);
+    const hash = await hashPassword(input.password, salt);
+    const record: StoredUser = {
+      id: randomUUID(),
+      username: input.username,
+      role: input.role,
+      teams: input.role === "admin" ? null : normalizeTeams(input.teams),
+      hash: hash.toString("base64"),
+      salt: salt.toString("base64"),
+      ...(input.now !== undefined ? { created_at: input.now } : {}),
+    };
+    return (await this.write("create", record, null)) === "ok" ? publicUser(record) : null;
+  }
+
+  /**
+   * Change role, teams or password. Returns the result and the user before and after (to tell
+   * whether rights changed). Retries on a concurrent write.
+   */
+  async update(
+    id: string,
+    change: { role?: Role; teams?: string[] | null; password?: string },
+  ): Promise<{ result: UserWriteResult; before?: User; after?: User }> {
+    const secret = change.password === undefined ? null : await this.secretFor(change.password);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const json = await this.redis.hget(this.keys.userRecords, id);
+      const cur = json === null ? null : parseRecord(json);
+      if (!cur || json === null) return { result: "missing" };
+      const role = change.role ?? cur.role;
+      const next: StoredUser = {
+        ...cur,
+        role,
+        teams: role === "admin" ? null : normalizeTeams(change.teams !== undefined ? change.teams : cur.teams),
+        ...(secret ?? {}),
+      };
+      const res = await this.write("update", next, json);
+      if (res === "conflict") continue;
+      return { result: res, before: publicUser(cur), after: publicUser(next) };
+    }
+    throw new Error(`user ${id}: too much write contention`);
+  }
+
+  /** Delete a user (not the last admin). */
+  async remove(id: string): Promise<{ result: UserWriteResult; before?: User }> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const json = await this.redis.hget(this.keys.userRecords, id);
+      const cur = json === null ? null : parseRecord(json);
+      if (!cur || json === null) return { result: "missing" };
+      const res = await this.write("delete", cur, json);
+      if (res === "conflict") continue;
+      return { result: res, before: publicUser(cur) };
+    }
+    throw new Error(`user ${id}: too much write contention`);
+  }
+
+  /** The user if the password matches, else null (same cost either way). */
+  async verify(username: string, password: string): Promise<StoredUser | null> {
+    const stored = await this.byUsername(username);
+    return (await this.checkPassword(stored, password)) ? stored : null;
+  }
+
+  /** Does `password` match this record's? A missing record is compared against a decoy. */
+  async checkPassword(stored: StoredUser | null, password: string): Promise<boolean> {
+    const ref = stored ?? this.decoy;
+    const hash = await hashPassword(password, Buffer.from(ref.salt, "base64"));
+    return timingSafeEqual(hash, Buffer.from(ref.hash, "base64")) && stored !== null;
+  }
+
+  /**
+   * v1 kept one hash of users keyed by username, roles unknown: each becomes an admin (it had
+   * every right before), with its id and password kept, and leaves the old hash. Idempotent;
+   * several api nodes starting at once migrate each user once. Returns how many moved.
+   */
+  async migrateLegacy(): Promise<number> {
+    const legacy = await this.redis.hgetall(this.keys.legacyUsers);
+    let moved = 0;
+    for (const [username, json] of Object.entries(legacy)) {
+      const old = LegacyUserSchema.safeParse(safeJson(json));
+      if (old.success) {
+        const record: StoredUser = { ...old.data, username, role: "admin", teams: null };
+        if ((await this.write("create", record, null)) === "ok") moved++;
+      }
+      await this.redis.hdel(this.keys.legacyUsers, username);
+    }
+    return moved;
+  }
+
+  private async secretFor(password: string): Promise<{ hash: string; salt: string }> {
+    const salt = randomBytes(16);
+    return { hash: (await hashPassword(password, salt)).toString("base64"), salt: salt.toString("base64") };
+  }
+
+  /** The one write path of a user record (and its indexes). */
+  private async write(
+    op: "create" | "update" | "delete",
+    record: StoredUser,
+    expected: string | null,
+  ): Promise<UserWriteResult | "conflict"> {
+    const res = await this.redis.tetherUserWrite(
+      3,
+      this.keys.userRecords,
+      this.keys.usernames,
+      this.keys.admins,
+      op,
+      record.id,
+      record.username,
+      JSON.stringify(record),
+      expected ?? "",
+      record.role === "admin" ? "1" : "0",
+    );
+    return res as UserWriteResult | "conflict";
+  }
+}
+
+/** One spelling per set of teams (sorted, no repeats), so records compare as they mean. */
+function normalizeTeams(teams: readonly string[] | null): string[] | null {
+  return teams === null ? null : [...new Set(teams)].sort();
+}
+
+function safeJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+function parseRecord(json: string): StoredUser | null {
+  const parsed = StoredUserSchema.safeParse(safeJson(json));
+  return parsed.success ? parsed.data : null;
+}
