@@ -57,7 +57,9 @@ export class UserDialog extends LitElement {
     this.chosen = new Set(user?.teams ?? ["default"]);
     this.error = "";
     await this.updateComplete;
-    this.renderRoot.querySelector("form")?.reset();
+    // Clear the text fields by hand: form.reset() would also untick the team boxes behind
+    // Lit's back (their .checked bindings would not notice), leaving them out of step.
+    for (const input of this.renderRoot.querySelectorAll<HTMLInputElement>("#user-name, #user-password")) input.value = "";
     this.dialog.showModal();
     this.renderRoot.querySelector<HTMLElement>("input, select")?.focus();
   }
