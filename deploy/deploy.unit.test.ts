@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { ConfigSchema, loadConfig } from "../packages/core/src/config";
-import { SERVICE_ENTRIES } from "../test/support/service";
+import { BUILT_SERVICES, builtEntry } from "../scripts/build";
 import { NGINX_TEMPLATE, TemplateError, renderTemplate, templateVariables } from "./nginx/render";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -79,9 +79,9 @@ describe("docker-compose.yml", () => {
     const svc = service(name);
     expect(svc.image).toBe(service("api").image);
     expect(svc.build).toBe(".");
-    // The same entry files the test harness runs (`node --import tsx <entry>`), so a SIGTERM
-    // from `docker stop` reaches the service, and the shutdown tests cover what runs in production.
-    expect(svc.command).toEqual(["node", "--import", "tsx", SERVICE_ENTRIES[name]]);
+    // The built JavaScript of the same entry files the test harness runs (scripts/build.ts), run
+    // by node itself so a SIGTERM from `docker stop` reaches the service.
+    expect(svc.command).toEqual(["node", "--enable-source-maps", builtEntry(name)]);
     expect(svc.init).toBe(true);
     const check = svc.healthcheck!.test!;
     expect(check.slice(0, 3)).toEqual(["CMD", "node", "-e"]);
@@ -233,10 +233,13 @@ describe("Dockerfile", () => {
     expect(steps).toContain("NODE_ENV=production");
     expect(steps).toContain("COPY --from=prod-deps /app ./");
     expect(steps).toContain("COPY --from=build /app/web/dist web/dist");
+    for (const name of BUILT_SERVICES) expect(steps).toContain(`COPY --from=build /app/services/${name}/dist services/${name}/dist`);
+    // Built JavaScript only: no TypeScript sources, no tsx at run time.
+    expect(steps).not.toMatch(/^COPY (packages|services) /m);
     expect(steps).not.toMatch(/--from=deps\b/);
     const cmd = final.steps.at(-1)!;
     expect(cmd.startsWith("CMD ")).toBe(true);
-    expect(JSON.parse(cmd.slice(4))).toEqual(["node", "--import", "tsx", SERVICE_ENTRIES.api]);
+    expect(JSON.parse(cmd.slice(4))).toEqual(["node", "--enable-source-maps", builtEntry("api")]);
   });
 
   test("every file it copies from the context exists and is not excluded by .dockerignore", () => {

@@ -11,6 +11,8 @@ import {
   createKeys,
   createLogger,
   createRedis,
+  exitOnConfigError,
+  redisTarget,
   foldLog,
   logIsComplete,
   whenReady,
@@ -21,7 +23,11 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { force: { type: "boolean", default: false } } });
   const config = bootConfig();
   const log = createLogger({ level: config.LOG_LEVEL, nodeId: config.NODE_ID, service: "rebuild" });
-  const redis = createRedis(config.REDIS_URL, "command", log);
+  const redis = createRedis(
+    exitOnConfigError(() => redisTarget(config)),
+    "command",
+    log,
+  );
   try {
     await whenReady(redis, 10_000);
     const keys = createKeys(config.REDIS_PREFIX);

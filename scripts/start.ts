@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { resolve } from "node:path";
 import { runService, type Logger } from "@tether/core";
@@ -49,6 +50,27 @@ async function localRedis(log: Logger): Promise<ChildProcess | null> {
   return child;
 }
 
+/** Where `npm start` keeps its command signing key (CONTRACT §5), created on the first start. */
+const SIGNING_KEY_FILE = resolve(ROOT, ".data/command-signing-key.pem");
+
+/**
+ * Without COMMAND_SIGNING_KEY(_FILE), use the key in .data/, creating it (mode 0600) on the first
+ * start, so agents given its public key keep verifying across restarts. Never printed or logged.
+ */
+function withLocalSigningKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.COMMAND_SIGNING_KEY !== undefined || env.COMMAND_SIGNING_KEY_FILE !== undefined) return env;
+  mkdirSync(resolve(ROOT, ".data"), { recursive: true, mode: 0o700 });
+  const pem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  try {
+    // "wx": never overwrite a key agents already trust (two starts racing keep the first one).
+    writeFileSync(SIGNING_KEY_FILE, pem, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  chmodSync(SIGNING_KEY_FILE, 0o600);
+  return { ...env, COMMAND_SIGNING_KEY_FILE: SIGNING_KEY_FILE };
+}
+
 /** Everything in one process: api + hub + worker + dashboard on PORT. */
 void runService(
   "all",
@@ -80,6 +102,8 @@ void runService(
     };
   },
   {
+    signsCommands: true,
+    env: () => withLocalSigningKey(process.env),
     async prepare({ log }) {
       // A fresh clone has no web/dist: build the dashboard (a second or two) before serving it.
       ensureDashboardBuilt();

@@ -3,6 +3,7 @@
  * streaming in order, cancel, expiry and worker crashes — api, two hubs and a worker as child
  * processes, the agent on one node and the browsers on the other.
  */
+import { randomUUID } from "node:crypto";
 import { ErrorCode } from "@tether/protocol";
 import { startTestRedis, type TestRedis } from "../support/redis";
 import { startService, startStack, type Stack } from "../support/processes";
@@ -176,7 +177,7 @@ test("output or a finish for a command the host does not own is rejected and not
   await intruder.agent.close();
 });
 
-test("dispatch validation: unknown host → 404 / unknown_host, empty or oversized command → 400 / invalid_message", async () => {
+test("dispatch validation: unknown host → 404 / unknown_host, not a host id, empty or oversized command → 400 / invalid_message", async () => {
   expect((await post(`/api/hosts/nope/commands`, { command: "ls" })).status).toBe(404);
   const { host } = await createHost(apiUrl, cookie, "validator");
   const empty = await post(`/api/hosts/${host.id}/commands`, { command: "" });
@@ -184,8 +185,13 @@ test("dispatch validation: unknown host → 404 / unknown_host, empty or oversiz
   expect((await json(empty)).error.message).toMatch(/^command/);
   expect((await post(`/api/hosts/${host.id}/commands`, { command: "x".repeat(5000) })).status).toBe(400);
   const browser = await browserB();
-  browser.send({ type: "dispatch", payload: { host_id: "nope", command: "ls" } });
+  browser.send({ type: "dispatch", payload: { host_id: randomUUID(), command: "ls" } });
   expect((await browser.next((f) => f.type === "error")).payload.code).toBe(ErrorCode.UNKNOWN_HOST);
+  // Issue 11.5: an id that is not of the shape hosts get never reaches a store.
+  browser.send({ type: "dispatch", payload: { host_id: `${host.id}:cmds`, command: "ls" } });
+  expect((await browser.next((f) => f.type === "error")).payload.code).toBe(ErrorCode.INVALID_MESSAGE);
+  browser.send({ type: "cancel", payload: { command_id: "nope" } });
+  expect((await browser.next((f) => f.type === "error")).payload.code).toBe(ErrorCode.INVALID_MESSAGE);
   browser.send({ type: "dispatch", payload: { host_id: host.id, command: "" } });
   expect((await browser.next((f) => f.type === "error")).payload.code).toBe(ErrorCode.INVALID_MESSAGE);
   await browser.close();

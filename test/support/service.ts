@@ -30,9 +30,15 @@ const TETHER_VARS = [
   "NODE_ENV",
   "REDIS_URL",
   "REDIS_PREFIX",
+  "REDIS_TLS_CA_FILE",
+  "REDIS_TLS_CERT_FILE",
+  "REDIS_TLS_KEY_FILE",
   "PORT",
   "HOST",
   "SESSION_SECRET",
+  "COMMAND_SIGNING_KEY",
+  "COMMAND_SIGNING_KEY_FILE",
+  "COMMAND_SIGNING_KEYS_PREVIOUS",
   "ADMIN_USER",
   "ADMIN_PASSWORD",
   "ALLOWED_ORIGINS",
@@ -50,6 +56,7 @@ const TETHER_VARS = [
   "LOGIN_RATE_LIMIT",
   "LOG_LEVEL",
   "TETHER_TOKEN",
+  "TETHER_SERVER_KEY",
 ];
 
 const RING_LINES = 200;
@@ -95,6 +102,11 @@ export interface ServiceOptions {
   waitReady?: boolean;
   /** Readiness deadline, ms; default 20 000. */
   readyTimeoutMs?: number;
+  /**
+   * Node's arguments instead of `--import tsx <entry>`: e.g. `["--enable-source-maps",
+   * "services/hub/dist/main.js"]` to run the built JavaScript (relative paths from the repo root).
+   */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -104,10 +116,10 @@ export interface ServiceOptions {
  * HOST=127.0.0.1, LOG_LEVEL=info.
  */
 export async function startService(kind: ServiceKind, env: Record<string, string>, options: ServiceOptions = {}): Promise<ServiceProcess> {
-  if (options.waitReady === false) return spawnService(kind, env);
+  if (options.waitReady === false) return spawnService(kind, env, options);
   const fixedPort = env.PORT !== undefined;
   for (let attempt = 1; ; attempt++) {
-    const service = await spawnService(kind, env);
+    const service = await spawnService(kind, env, options);
     try {
       await waitForReady(service, options.readyTimeoutMs ?? 20_000);
       return service;
@@ -124,7 +136,11 @@ export async function startService(kind: ServiceKind, env: Record<string, string
  * Starts a service without waiting for readiness: for tests of start-up itself (a bad env must
  * exit non-zero naming the variable: `await (await spawnService("api", env)).waitForExit()`).
  */
-export async function spawnService(kind: ServiceKind, env: Record<string, string>): Promise<ServiceProcess> {
+export async function spawnService(
+  kind: ServiceKind,
+  env: Record<string, string>,
+  options: Pick<ServiceOptions, "nodeArgs"> = {},
+): Promise<ServiceProcess> {
   if (env.REDIS_URL === undefined) {
     throw new Error(`startService(${kind}): pass REDIS_URL (from startTestRedis()); tests never use the default Redis`);
   }
@@ -135,7 +151,8 @@ export async function spawnService(kind: ServiceKind, env: Record<string, string
   const entry = path.join(ROOT, SERVICE_ENTRIES[kind]);
   // Plain node with tsx as a loader, not the tsx CLI: the CLI runs the script in a second
   // process, so a SIGKILL to the pid we know would leave the real service running.
-  const child = spawnOwned(process.execPath, ["--import", "tsx", entry], { cwd: ROOT, env: { ...inherited, ...childEnv } });
+  const args = options.nodeArgs ?? ["--import", "tsx", entry];
+  const child = spawnOwned(process.execPath, args, { cwd: ROOT, env: { ...inherited, ...childEnv } });
   return wrapService(kind, port, childEnv, child);
 }
 

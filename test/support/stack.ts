@@ -1,5 +1,5 @@
 /** A whole Tether deployment as child processes over one test Redis. */
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { freePort } from "./ports";
 import { startTestRedis, type TestRedis } from "./redis";
 import { startService, type ServiceKind, type ServiceProcess } from "./service";
@@ -14,7 +14,10 @@ export interface StackOptions {
   redis?: TestRedis;
 }
 
-/** One api, N hubs and a worker over one Redis, sharing SESSION_SECRET, REDIS_URL and REDIS_PREFIX. */
+/**
+ * One api, N hubs and a worker over one Redis, sharing SESSION_SECRET, COMMAND_SIGNING_KEY,
+ * REDIS_URL and REDIS_PREFIX.
+ */
 export interface Stack {
   readonly redis: TestRedis;
   readonly api: ServiceProcess;
@@ -51,6 +54,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       REDIS_URL: redis.url,
       REDIS_PREFIX: redis.prefix,
       SESSION_SECRET: randomBytes(32).toString("hex"),
+      // One key for the whole stack, as in production: an agent verifies what any api or hub signed.
+      COMMAND_SIGNING_KEY: generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
       ADMIN_USER: "admin",
       ADMIN_PASSWORD: `pw-${randomBytes(8).toString("hex")}`,
       // The dashboard's origin (the API) plus each hub's own, so a browser client may use either.

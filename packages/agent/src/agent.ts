@@ -108,6 +108,9 @@ export function createAgent(deps: AgentDeps): Agent {
       // The hub could not store a frame and asks for it again: a new connection replays
       // everything unconfirmed from the outbox, same seq.
       if (frame.payload.code === ErrorCode.UNAVAILABLE) connection.reconnect("hub asked for a resend");
+      // The hub stores no more of this command's output: stop sending it (the command runs on,
+      // its finish is still reported).
+      if (frame.payload.code === ErrorCode.OUTPUT_TRUNCATED && frame.payload.command_id) outbox.stopOutput(frame.payload.command_id);
       return;
     }
     const id = frame.payload.command_id;

@@ -52,6 +52,8 @@ export class Outbox {
   private markers = new Map<string, OutputEntry>();
   private total = 0;
   private unsent = 0;
+  /** Commands whose output the hub no longer stores (`output_truncated`): none of it is sent. */
+  private cut = new Set<string>();
   /** Output bytes dropped since start, for logs and tests. */
   droppedBytes = 0;
 
@@ -73,7 +75,25 @@ export class Outbox {
     return n;
   }
 
+  /**
+   * The hub stores no more of this command's output: drop what of it waits unsent and whatever
+   * comes later. Its `command_finished` is still sent.
+   */
+  stopOutput(commandId: string): void {
+    this.cut.add(commandId);
+    this.markers.delete(commandId);
+    const kept: Entry[] = [];
+    this.entries.forEach((e, i) => {
+      if (i >= this.sent && e.kind === "output" && e.commandId === commandId) {
+        this.total -= e.bytes;
+        this.unsent -= e.bytes;
+      } else kept.push(e);
+    });
+    this.entries = kept;
+  }
+
   pushOutput(commandId: string, stream: OutputStream, data: string): void {
+    if (this.cut.has(commandId)) return;
     const encoded = Buffer.byteLength(JSON.stringify(data));
     const last = this.entries[this.entries.length - 1];
     // Merge into the last unsent piece when the sum still fits a frame: a backlog (while
@@ -151,7 +171,10 @@ export class Outbox {
     this.sent -= 1;
     this.total -= entry.bytes;
     // After its final frame nothing more of this command is sent: forget its seq counter.
-    if (entry.kind === "final") this.seqs.delete(entry.payload.command_id);
+    if (entry.kind === "final") {
+      this.seqs.delete(entry.payload.command_id);
+      this.cut.delete(entry.payload.command_id);
+    }
   }
 
   private enforceLimit(): void {

@@ -98,4 +98,22 @@ describe("Outbox", () => {
     drain(outbox);
     expect(outbox.holdsUnsentFinal("a")).toBe(false);
   });
+
+  test("output_truncated: that command's unsent and later output is never sent, its final still is; others go on", () => {
+    const outbox = make(1 << 20, 4);
+    outbox.pushOutput("a", "stdout", "11");
+    expect(seqs(drain(outbox))).toEqual([0]);
+    outbox.pushOutput("a", "stdout", "22");
+    outbox.pushOutput("b", "stdout", "xx");
+    const before = outbox.totalBytes;
+    outbox.stopOutput("a");
+    expect(outbox.totalBytes).toBeLessThan(before);
+    outbox.pushOutput("a", "stdout", "33");
+    outbox.pushFinal({ command_id: "a", exit_code: 0, status: "succeeded" });
+    const frames = drain(outbox);
+    expect(frames.map((f) => (f.type === "output" ? `${f.payload.command_id}:${f.payload.data}` : f.type))).toEqual([
+      "b:xx",
+      "command_finished",
+    ]);
+  });
 });

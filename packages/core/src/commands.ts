@@ -6,7 +6,7 @@ import type { Keys } from "./keys";
 import { casUpdate, type Change } from "./projection";
 
 /** Outcome of storing one output frame. */
-export type OutputResult = "stored" | "duplicate" | "gap" | "unknown_command" | "not_running";
+export type OutputResult = "stored" | "duplicate" | "gap" | "unknown_command" | "not_running" | "truncated" | "dropped";
 
 const OUTPUT_RESULTS: Record<string, OutputResult> = {
   s: "stored",
@@ -14,6 +14,10 @@ const OUTPUT_RESULTS: Record<string, OutputResult> = {
   g: "gap",
   u: "unknown_command",
   n: "not_running",
+  /** This frame crossed MAX_OUTPUT_BYTES_PER_COMMAND: a marker was stored in its place. */
+  T: "truncated",
+  /** The command's output was cut already: not stored. */
+  t: "dropped",
 };
 
 /** Outcome of a finish or cancel. */
@@ -46,6 +50,8 @@ export class CommandStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly log: EventLog,
+    /** A finished command's output list and meta expire this long after it finished (ms); default never. */
+    private readonly outputMaxAgeMs?: number,
   ) {}
 
   async get(id: string): Promise<Command | null> {
@@ -157,7 +163,17 @@ export class CommandStore {
             ...(opts.reason ? { reason: opts.reason } : {}),
           },
         },
-        extraOps: [{ cmd: "ZREM", key: this.keys.hostPending(cmd.host_id), args: [id] }],
+        extraOps: [
+          { cmd: "ZREM", key: this.keys.hostPending(cmd.host_id), args: [id] },
+          // Bounded in time too: nothing is written to either once the command is final.
+          ...(this.outputMaxAgeMs !== undefined
+            ? (["commandOutput", "commandMeta"] as const).map((k): Op => ({
+                cmd: "PEXPIRE",
+                key: this.keys[k](id),
+                args: [this.outputMaxAgeMs!],
+              }))
+            : []),
+        ],
       };
     });
     return outcome;

@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { loadSigningKeys, SigningKeyError } from "./signing";
 import { z } from "zod";
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -19,6 +21,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
     .default("redis://127.0.0.1:6379"),
+  /**
+   * Addition: a PEM file of the CA(s) that signed the Redis server's certificate, for a
+   * `rediss://` REDIS_URL whose server the system CAs do not vouch for (a private CA).
+   */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Namespace for every key, channel and queue. */
   REDIS_PREFIX: z
     .string()
@@ -30,6 +37,14 @@ export const ConfigSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   /** Signs session cookies; api and hubs must share it. */
   SESSION_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * Addition (CONTRACT §5): Ed25519 private key (PKCS#8 PEM) that signs commands; api and hubs
+   * must share it. Or COMMAND_SIGNING_KEY_FILE, a file holding it. Never written to Redis.
+   */
+  COMMAND_SIGNING_KEY: z.string().min(1).optional(),
+  COMMAND_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** Addition (CONTRACT §5): comma-separated rotated-out public keys (SPKI PEM, or files holding one). */
+  COMMAND_SIGNING_KEYS_PREVIOUS: z.string().default(""),
   ADMIN_USER: z.string().min(1).max(128).optional(),
   ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").max(1024).optional(),
   /** Comma-separated allowed browser origins; empty = the process's own origin. */
@@ -63,10 +78,14 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/)
     .optional(),
-  /** Addition: a hub's liveness key lives this long without a refresh (ms). */
-  HUB_TTL_MS: ms(15_000),
-  /** Addition: how often the worker sweeps for dead hubs and trims the log (ms). */
-  SWEEP_INTERVAL_MS: ms(5_000),
+  /**
+   * Addition: a hub's liveness key lives this long without a refresh (ms). Default derived from
+   * OFFLINE_TIMEOUT_MS (see {@link deriveTimings}); at least 300, so its refresh (a third of it,
+   * at least 100 ms) always comes before it lapses.
+   */
+  HUB_TTL_MS: z.coerce.number().int().min(300).optional(),
+  /** Addition: how often the worker sweeps for dead hubs and trims the log (ms). Default derived from OFFLINE_TIMEOUT_MS. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).optional(),
   /** Addition: a BullMQ job lock; a job whose worker died is retried after about this long (ms). */
   JOB_LOCK_MS: ms(30_000),
   /** Addition: the event log keeps about this many events. */
@@ -92,16 +111,58 @@ export const ConfigSchema = z.object({
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   /** CONTRACT §4: audit entries older than this are dropped (ms; default 365 days). Never trimmed by count. */
   AUDIT_MAX_AGE_MS: ms(365 * 24 * 3600 * 1000),
+  /**
+   * Addition: output one command may store (bytes, as stored: JSON-encoded chunk text). Past it
+   * the command keeps running, one stderr marker says its output was cut, and the agent is told
+   * (`error` `output_truncated`) to stop sending.
+   */
+  MAX_OUTPUT_BYTES_PER_COMMAND: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
+  /** Addition: a finished command's output list and private state live this long after it finished (ms). */
+  OUTPUT_MAX_AGE_MS: ms(7 * 86_400_000),
+  /**
+   * Addition: a running command that was cancelled ends `cancelled` on the server after this long
+   * (ms) even when its agent never reports back (offline, unreachable, or it never got the cancel).
+   */
+  CANCEL_TIMEOUT_MS: ms(15_000),
+  /** Addition: open browser sockets one session may hold across every hub; more get 429 before the upgrade. */
+  MAX_SOCKETS_PER_SESSION: z.coerce.number().int().min(1).default(20),
   /** Addition: pino level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type RawConfig = z.infer<typeof ConfigSchema>;
-export type Config = Omit<RawConfig, "SESSION_SECRET" | "NODE_ID"> & {
+export type Config = Omit<
+  RawConfig,
+  | "SESSION_SECRET"
+  | "NODE_ID"
+  | "HUB_TTL_MS"
+  | "SWEEP_INTERVAL_MS"
+  | "COMMAND_SIGNING_KEY"
+  | "COMMAND_SIGNING_KEY_FILE"
+  | "COMMAND_SIGNING_KEYS_PREVIOUS"
+> & {
   SESSION_SECRET: string;
   NODE_ID: string;
+  HUB_TTL_MS: number;
+  SWEEP_INTERVAL_MS: number;
   /** True when SESSION_SECRET was generated for this start (sessions die with the process). */
   sessionSecretGenerated: boolean;
+  /** The command signing key (a KeyObject: it never serialises its secret into a log line). */
+  commandSigningKey: KeyObject;
+  /** True when no key was configured and this one was generated for this start. */
+  commandSigningKeyGenerated: boolean;
+  /** Rotated-out public keys, still listed by `GET /api/signing-keys`. */
+  previousSigningKeys: KeyObject[];
 };
+
+/** What the process does with the config: only those that sign commands need the key in production. */
+export interface LoadConfigOptions {
+  /** api, hubs and `npm start` sign commands: in production they refuse to start without a key. */
+  signsCommands?: boolean;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -110,7 +171,7 @@ export class ConfigError extends Error {
 }
 
 /** Parse the environment; throws ConfigError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
@@ -119,13 +180,62 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.NODE_ENV === "production" && !raw.SESSION_SECRET) {
     throw new ConfigError(["SESSION_SECRET: required when NODE_ENV=production"]);
   }
+  if (raw.REDIS_TLS_CA_FILE !== undefined && !raw.REDIS_URL.startsWith("rediss://")) {
+    throw new ConfigError(["REDIS_TLS_CA_FILE: set only with a rediss:// REDIS_URL (TLS)"]);
+  }
   if ((raw.ADMIN_USER === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(["ADMIN_USER, ADMIN_PASSWORD: set both or neither"]);
   }
+  const timings = deriveTimings(raw);
+  if (typeof timings === "string") throw new ConfigError([timings]);
+  const { COMMAND_SIGNING_KEY, COMMAND_SIGNING_KEY_FILE, COMMAND_SIGNING_KEYS_PREVIOUS, ...rest } = raw;
+  let signing: ReturnType<typeof loadSigningKeys>;
+  try {
+    signing = loadSigningKeys({ COMMAND_SIGNING_KEY, COMMAND_SIGNING_KEY_FILE, COMMAND_SIGNING_KEYS_PREVIOUS });
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new ConfigError([err.message]);
+    throw err;
+  }
+  if (signing.generated && options.signsCommands && raw.NODE_ENV === "production") {
+    throw new ConfigError(["COMMAND_SIGNING_KEY: required when NODE_ENV=production (or COMMAND_SIGNING_KEY_FILE)"]);
+  }
   return {
-    ...raw,
+    ...rest,
+    ...timings,
+    commandSigningKey: signing.privateKey,
+    commandSigningKeyGenerated: signing.generated,
+    previousSigningKeys: signing.previous,
     SESSION_SECRET: raw.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     sessionSecretGenerated: raw.SESSION_SECRET === undefined,
     NODE_ID: raw.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "") || "node"}-${randomBytes(3).toString("hex")}`,
   };
+}
+
+/**
+ * HUB_TTL_MS and SWEEP_INTERVAL_MS, explicit or derived from OFFLINE_TIMEOUT_MS, so that a host
+ * of a hub killed with `kill -9` turns offline within 2 × OFFLINE_TIMEOUT_MS (CONTRACT §3).
+ *
+ * The worst case after a kill: the liveness key lapses at most HUB_TTL_MS later (it was last
+ * refreshed before the kill), the next sweep sees it at most SWEEP_INTERVAL_MS after that, and
+ * the offline check then waits what is left of the timeout, max(0, OFFLINE − TTL). So the host
+ * is offline by max(TTL, OFFLINE) + SWEEP. The defaults (TTL = OFFLINE, at most 15 s; SWEEP =
+ * OFFLINE/4, at most 5 s) make that 1.25 × OFFLINE at most; 30 s gives today's 15 s and 5 s.
+ * Explicit values win, but a combination past 1.9 × OFFLINE is refused: the last tenth is kept
+ * for the queue and the processes to do their work. Returns the message when refused.
+ */
+export function deriveTimings(
+  raw: Pick<RawConfig, "OFFLINE_TIMEOUT_MS" | "HUB_TTL_MS" | "SWEEP_INTERVAL_MS">,
+): { HUB_TTL_MS: number; SWEEP_INTERVAL_MS: number } | string {
+  const offline = raw.OFFLINE_TIMEOUT_MS;
+  const HUB_TTL_MS = raw.HUB_TTL_MS ?? Math.max(300, Math.min(15_000, offline));
+  const SWEEP_INTERVAL_MS = raw.SWEEP_INTERVAL_MS ?? Math.max(10, Math.min(5_000, Math.floor(offline / 4)));
+  const worst = Math.max(HUB_TTL_MS, offline) + SWEEP_INTERVAL_MS;
+  if (worst > 1.9 * offline) {
+    return (
+      `OFFLINE_TIMEOUT_MS, HUB_TTL_MS, SWEEP_INTERVAL_MS: a killed hub's hosts could take ${worst} ms to turn offline ` +
+      `(max(HUB_TTL_MS=${HUB_TTL_MS}, OFFLINE_TIMEOUT_MS=${offline}) + SWEEP_INTERVAL_MS=${SWEEP_INTERVAL_MS}), ` +
+      `more than 1.9 × OFFLINE_TIMEOUT_MS = ${Math.floor(1.9 * offline)} ms; the contract allows 2 × OFFLINE_TIMEOUT_MS`
+    );
+  }
+  return { HUB_TTL_MS, SWEEP_INTERVAL_MS };
 }

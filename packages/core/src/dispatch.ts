@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
-import type { Command } from "@tether/protocol";
+import { z } from "zod";
+import { IdSchema, type Command } from "@tether/protocol";
 import { dispatchJobId, type DispatchJob } from "./bus";
 import { newCommand, type CommandStore, type FinishResult } from "./commands";
 import type { HostStore } from "./hosts";
@@ -8,35 +9,86 @@ import type { Redis } from "ioredis";
 import type { HostChannelMessage } from "./bus";
 import { actorOf, type AuditLog } from "./audit-log";
 import { decideCommand, decideHost, requestedBy, type Principal } from "./policy";
+import type { CommandSigner } from "./signing";
 
 export interface DispatchDeps {
   hosts: HostStore;
   commands: CommandStore;
-  queue: Queue<DispatchJob>;
+  /** The commands queue: dispatch jobs, and the deadline of a cancel. */
+  queue: Queue<DispatchJob | CancelJob>;
   redis: Redis;
   keys: Keys;
   nodeId: string;
   now: () => number;
+  /** What an agent accepts (MAX_MESSAGE_BYTES): a command whose frame would not fit is refused. */
+  maxFrameBytes: number;
+  /** CANCEL_TIMEOUT_MS: a cancelled running command ends `cancelled` this long after, whatever its agent says. */
+  cancelTimeoutMs: number;
+  /** Signs each command before it enters Redis (CONTRACT §5). */
+  signer: CommandSigner;
   /** Where dispatches and cancels are recorded with who asked (CONTRACT §4). */
   audit: AuditLog;
 }
 
-export type DispatchOutcome = { ok: true; command: Command } | { ok: false; code: "unknown_host" | "forbidden" };
+/**
+ * Bytes kept free in a `command` frame for what is added to it on its way (the signature fields
+ * `issued_at`, `expires_at`, `requested_by`, `key_id`, `signature` take about 400).
+ */
+export const COMMAND_FRAME_HEADROOM = 512;
+
+export type DispatchOutcome =
+  | { ok: true; command: Command }
+  | { ok: false; code: "unknown_host" | "forbidden" }
+  | { ok: false; code: "too_large"; field: "command" | "args"; message: string };
+
+/** The deadline of a cancel (see {@link cancelCommand}), run by the worker. */
+export const CancelJobSchema = z.object({ command_id: IdSchema });
+export type CancelJob = z.infer<typeof CancelJobSchema>;
+export const cancelJobId = (commandId: string) => `cancel-${commandId}`;
 
 /**
- * Dispatch a command (browser frame or REST): check the host, then hand it to the worker through
- * BullMQ with a deterministic job id. The command id goes back to the dispatcher at once.
+ * Would the `command` frame for this dispatch be more than an agent accepts? A frame over the
+ * agent's `maxPayload` makes it close the socket (1009) and reconnect to get the same frame again,
+ * for ever: the host looks online and runs nothing. So it is refused at the door, naming the
+ * field that made it big.
+ */
+export function commandFrameTooLarge(
+  input: { command: string; args?: string[]; timeoutMs?: number },
+  maxFrameBytes: number,
+): { field: "command" | "args"; message: string } | null {
+  const args = input.args ?? [];
+  const frame = {
+    type: "command",
+    payload: { command_id: "00000000-0000-0000-0000-000000000000", command: input.command, args, timeout_ms: input.timeoutMs ?? 0 },
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(frame)) + COMMAND_FRAME_HEADROOM;
+  if (bytes <= maxFrameBytes) return null;
+  const field = Buffer.byteLength(input.command) >= Buffer.byteLength(JSON.stringify(args)) ? "command" : "args";
+  return {
+    field,
+    message: `${field}: too large: the command frame to the agent would be ${bytes} bytes (with ${COMMAND_FRAME_HEADROOM} kept for signing), more than the ${maxFrameBytes} an agent accepts (MAX_MESSAGE_BYTES)`,
+  };
+}
+
+/**
+ * Dispatch a command (browser frame or REST): check the host, sign it for `requestedBy` (the
+ * person whose request this is), then hand it to the worker through BullMQ with a deterministic
+ * job id. The command id goes back to the dispatcher at once.
  */
 export async function dispatchCommand(
   deps: DispatchDeps,
   principal: Principal,
   input: { hostId: string; command: string; args?: string[]; timeoutMs?: number },
 ): Promise<DispatchOutcome> {
+  const tooLarge = commandFrameTooLarge(input, deps.maxFrameBytes);
+  if (tooLarge) return { ok: false, code: "too_large", ...tooLarge };
   const host = await deps.hosts.get(input.hostId);
   if (!host) return { ok: false, code: "unknown_host" };
   const decision = decideHost(principal, "operate", host);
   if (decision !== "allow") return { ok: false, code: decision === "hidden" ? "unknown_host" : "forbidden" };
-  const command = { ...newCommand({ ...input, now: deps.now() }), requested_by: requestedBy(principal) };
+  // Signed here, before the job (the first write to Redis): whoever can write Redis cannot make
+  // or change a command the agent will accept. `requested_by` is the principal the policy allowed.
+  const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), requestedBy(principal));
   await deps.queue.add(
     "dispatch",
     { command },
@@ -59,7 +111,10 @@ export async function dispatchCommand(
 
 /**
  * Cancel: a queued command is withdrawn at once; a running one is asked to stop on its host
- * (it ends `cancelled` when the agent reports back).
+ * (it ends `cancelled` when the agent reports back). When no hub holds its agent (nobody listens
+ * on the host's channel) it ends `cancelled` at once; and whatever happens to the agent, a
+ * deadline job ends it `cancelled` after CANCEL_TIMEOUT_MS if it is still running then, so a
+ * cancel always ends the command on the server.
  */
 export async function cancelCommand(
   deps: DispatchDeps,
@@ -87,7 +142,27 @@ export async function cancelCommand(
   const fresh = await deps.commands.get(commandId);
   if (fresh?.status !== "running") return "already_final";
   const msg: HostChannelMessage = { kind: "cancel", node: deps.nodeId, command_id: commandId };
-  await deps.redis.publish(deps.keys.hostChannel(cmd.host_id), JSON.stringify(msg));
+  const listeners = await deps.redis.publish(deps.keys.hostChannel(cmd.host_id), JSON.stringify(msg));
+  if (listeners === 0) {
+    const res = await deps.commands.finish(commandId, {
+      status: "cancelled",
+      exitCode: null,
+      now: deps.now(),
+      fromStatuses: ["running"],
+      reason: "cancelled while no hub held its agent; whatever still runs there is stopped when it reconnects",
+    });
+    if (res === "finished") {
+      await audit();
+      return res;
+    }
+  }
+  const deadline: CancelJob = { command_id: commandId };
+  await deps.queue.add("cancel", deadline, {
+    jobId: cancelJobId(commandId),
+    delay: deps.cancelTimeoutMs,
+    removeOnComplete: true,
+    removeOnFail: 100,
+  });
   await audit();
   return "cancelling";
 }

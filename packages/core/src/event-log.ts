@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { DEFAULT_TEAM, type FleetEvent } from "@tether/protocol";
 import { LUA_ENVELOPE, formatEnvelope } from "./envelope";
 import type { Keys } from "./keys";
+import { APPEND_OUTPUTS_LUA } from "./output-script";
 
 /**
  * Append + publish + projection writes in one atomic step (DESIGN "Event sourcing on Redis").
@@ -63,81 +64,15 @@ if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(team, ARGV[8]) .. 
 return {1, frame}
 `;
 
-/**
- * Output frames of one agent, many per call: the hot path. For each frame in order: the command
- * must belong to the host, be running and expect exactly this seq; then its chunk is stored and
- * its event logged. All frames stored in the call go out in ONE publish, newline-separated (JSON
- * never holds a raw newline), which hubs split, behind one envelope naming the host's team.
- * Returns one letter per frame: s stored, d duplicate, g gap, u unknown command, n not running.
- *
- * KEYS: log, epoch, host-teams, then per command its meta and output list. ARGV: channel,
- * maxlen, epoch candidate, host id, command count, the command ids, then per frame its command's
- * index, seq, stream, data JSON.
- */
-const APPEND_OUTPUTS_LUA = `${LUA_ENVELOPE}
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  redis.call('SET', KEYS[2], ARGV[3])
-  epoch = ARGV[3]
-end
-local host = ARGV[4]
-local team = redis.call('HGET', KEYS[3], host)
-if not team then team = '${DEFAULT_TEAM}' end
--- The commands of the run, each named once (a run is almost always one command): its meta read
--- once, its next_seq bumped once and its chunks appended in one RPUSH at the end.
-local nc = tonumber(ARGV[5])
-local cmds = {}
-for j = 1, nc do
-  local meta = KEYS[2 + 2 * j]
-  local m = redis.call('HMGET', meta, 'host', 'next_seq', 'status')
-  cmds[j] = { meta = meta, out = KEYS[3 + 2 * j], cid = ARGV[5 + j], host = m[1], next = tonumber(m[2]) or 0,
-    running = m[3] == 'running', chunks = {}, stored = 0 }
-end
-local results = {}
-local frames = {}
-local base = 5 + nc
-for i = 1, (#ARGV - base) / 4 do
-  local a = base + 4 * (i - 1)
-  local c = cmds[tonumber(ARGV[a + 1])]
-  local seq = ARGV[a + 2]
-  local seqn = tonumber(seq)
-  if c.host ~= host then
-    results[i] = 'u'
-  elseif c.next ~= seqn then
-    results[i] = c.next > seqn and 'd' or 'g'
-  elseif not c.running then
-    results[i] = 'n'
-  else
-    -- The command id is one of ours (its meta names this host), the stream one of two words and
-    -- the data already JSON: the chunk and the event payload are spliced, not encoded again.
-    local tail = '"stream":"' .. ARGV[a + 3] .. '","data":' .. ARGV[a + 4] .. '}'
-    c.next = c.next + 1
-    c.stored = c.stored + 1
-    c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
-    local payload = '{"command_id":"' .. c.cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
-    local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload, 'g', team)
-    local dash = string.find(sid, '-', 1, true)
-    local ms = string.sub(sid, 1, dash - 1)
-    local sq = string.sub(sid, dash + 1)
-    local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
-    frames[#frames + 1] = '{"type":"command_output","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
-    results[i] = 's'
-  end
-end
-for _, c in ipairs(cmds) do
-  if c.stored > 0 then
-    redis.call('HINCRBY', c.meta, 'next_seq', c.stored)
-    redis.call('RPUSH', c.out, unpack(c.chunks))
-  end
-end
-if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\\n')) end
-return table.concat(results)
-`;
-
 /** A projected record and its meta hash, read together (one script, so one consistent state). */
 const READ_RECORD_LUA = `
 return { redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGETALL', KEYS[2]) }
 `;
+
+/** The one `stderr` line stored (and relayed) in place of a command's output past the bound. */
+export function truncatedMarker(maxBytes: number): string {
+  return `[tether: output past MAX_OUTPUT_BYTES_PER_COMMAND (${maxBytes} bytes) was not stored; the command runs on]\n`;
+}
 
 /** One output frame for {@link EventLog.appendOutputs}. */
 export interface OutputAppend {
@@ -199,6 +134,8 @@ export interface EventLogOptions {
   keys: Keys;
   /** Approximate most events the log keeps. */
   maxLen: number;
+  /** Most output bytes (JSON-encoded chunk text) one command stores; default: no bound. */
+  maxOutputBytes?: number;
   /** Called with each append's duration in seconds (for the latency histogram). */
   observe?: (seconds: number) => void;
 }
@@ -208,6 +145,8 @@ export class EventLog {
   private readonly redis: RedisWithAppend;
   private readonly keys: Keys;
   private readonly maxLen: number;
+  private readonly maxOutputBytes: number;
+  private readonly truncatedMarkerJson: string;
   private readonly observe: ((seconds: number) => void) | undefined;
   /** Used only if the log has no epoch yet (new, or Redis lost it). */
   private readonly epochCandidate = randomBytes(4).toString("hex");
@@ -216,6 +155,8 @@ export class EventLog {
     this.redis = opts.redis as RedisWithAppend;
     this.keys = opts.keys;
     this.maxLen = opts.maxLen;
+    this.maxOutputBytes = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
+    this.truncatedMarkerJson = JSON.stringify(truncatedMarker(this.maxOutputBytes));
     this.observe = opts.observe;
     if (typeof this.redis.tetherAppend !== "function") {
       opts.redis.defineCommand("tetherAppend", { lua: APPEND_LUA });
@@ -273,7 +214,9 @@ export class EventLog {
 
   /**
    * Store, log and publish a run of one host's output frames in one call (see
-   * APPEND_OUTPUTS_LUA). Returns one result letter per frame, in order.
+   * APPEND_OUTPUTS_LUA). Returns one result letter per frame, in order: s stored, d duplicate,
+   * g gap, u unknown command, n not running, T the frame that crossed the output bound (a marker
+   * stored in its place), t dropped past the bound.
    */
   async appendOutputs(hostId: string, frames: OutputAppend[]): Promise<string> {
     // Each command once (its keys and id), then per frame: the command's index, seq, stream, data.
@@ -290,7 +233,17 @@ export class EventLog {
       }
       perFrame.push(i, f.seq, f.stream, f.dataJson);
     }
-    const argv = [this.keys.eventsChannel, this.maxLen, this.epochCandidate, hostId, ids.length, ...ids, ...perFrame];
+    const argv = [
+      this.keys.eventsChannel,
+      this.maxLen,
+      this.epochCandidate,
+      hostId,
+      this.maxOutputBytes,
+      this.truncatedMarkerJson,
+      ids.length,
+      ...ids,
+      ...perFrame,
+    ];
     const started = this.observe ? performance.now() : 0;
     const res = await this.redis.tetherAppendOutputs(keys.length, ...keys, ...argv);
     if (this.observe) this.observe((performance.now() - started) / 1000);

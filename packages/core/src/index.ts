@@ -24,3 +24,4 @@ export * from "./stores";
 export * from "./team-store";
 export * from "./token-store";
 export * from "./user-store";
+export * from "./signing";

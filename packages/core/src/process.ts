@@ -1,11 +1,16 @@
 import { createServer, type RequestListener, type Server } from "node:http";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from "./config";
 import type { Logger } from "./logger";
 
 /** Read the environment, or exit 1 with a message naming each bad variable. */
-export function bootConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function bootConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  return exitOnConfigError(() => loadConfig(env, options));
+}
+
+/** Runs a start-up step that may throw {@link ConfigError}; on one, prints it and exits 1 (as a bad env does). */
+export function exitOnConfigError<T>(step: () => T): T {
   try {
-    return loadConfig(env);
+    return step();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tether: ${err.message}\n`);

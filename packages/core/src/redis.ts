@@ -1,5 +1,36 @@
+import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
+import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
+
+/**
+ * Where and how every connection of a process reaches Redis: the URL (credentials in it,
+ * `redis://user:pass@host:port/db`; `rediss://` for TLS) and the options every role shares. One
+ * value per process, so the command connection, the subscriber, BullMQ's connections (it
+ * duplicates the one it is given, options included) and connect-redis all authenticate and
+ * verify the server the same way.
+ */
+export interface RedisTarget {
+  url: string;
+  /** TLS options (a CA to trust) when `REDIS_TLS_CA_FILE` is set; `rediss://` alone uses the system CAs. */
+  tls?: { ca: Buffer };
+}
+
+/**
+ * Reads the Redis settings of {@link Config} once at start. The CA file is read here so a missing
+ * or unreadable file stops the process with a message naming the variable, never a reconnect loop.
+ */
+export function redisTarget(config: Pick<Config, "REDIS_URL" | "REDIS_TLS_CA_FILE">): RedisTarget {
+  const file = config.REDIS_TLS_CA_FILE;
+  if (file === undefined) return { url: config.REDIS_URL };
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([`REDIS_TLS_CA_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  return { url: config.REDIS_URL, tls: { ca } };
+}
 
 /**
  * Connection roles. Each role gets its own connection (the caller owns them):
@@ -9,9 +40,14 @@ import type { Logger } from "./logger";
  */
 export type RedisRole = "command" | "subscriber" | "bullmq";
 
-/** Open one Redis connection for a role, with an error listener (never an unhandled 'error'). */
-export function createRedis(url: string, role: RedisRole, log: Logger, extra: RedisOptions = {}): Redis {
+/**
+ * Open one Redis connection for a role, with an error listener (never an unhandled 'error').
+ * `target` is a {@link RedisTarget} (or a bare URL). The URL is never logged: it may hold a password.
+ */
+export function createRedis(target: RedisTarget | string, role: RedisRole, log: Logger, extra: RedisOptions = {}): Redis {
+  const { url, tls } = typeof target === "string" ? { url: target, tls: undefined } : target;
   const options: RedisOptions = {
+    ...(tls && { tls }),
     lazyConnect: false,
     connectionName: `tether-${role}`,
     // Reconnect forever, backing off to 1 s: a Redis restart must never kill a service.

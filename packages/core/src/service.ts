@@ -6,8 +6,8 @@ import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { opsRoutes } from "./ops-routes";
-import { bootConfig, closeServer, listen, onShutdown } from "./process";
-import { closeRedis, createRedis, whenReady, type RedisRole } from "./redis";
+import { bootConfig, closeServer, exitOnConfigError, listen, onShutdown } from "./process";
+import { closeRedis, createRedis, redisTarget, whenReady, type RedisRole } from "./redis";
 
 /** What an entrypoint's `wire` gets: everything read from the environment and opened for it. */
 export interface ServiceContext<R extends RedisRole> {
@@ -45,13 +45,18 @@ export async function runService<R extends RedisRole>(
   options: {
     /** Runs before Redis is connected (e.g. start a local Redis); its result runs last on shutdown. */
     prepare?: (ctx: { config: Config; log: Logger }) => Promise<(() => void) | void>;
+    /** The process signs commands (api, hub, `npm start`): in production it needs COMMAND_SIGNING_KEY. */
+    signsCommands?: boolean;
+    /** Env overrides applied before the config is read (`npm start` points COMMAND_SIGNING_KEY_FILE at its own key). */
+    env?: () => NodeJS.ProcessEnv;
   } = {},
 ): Promise<void> {
-  const config = bootConfig();
+  const config = bootConfig(options.env?.() ?? process.env, { signsCommands: options.signsCommands });
   const log = createLogger({ level: config.LOG_LEVEL, nodeId: config.NODE_ID, service });
   const cleanup = await options.prepare?.({ config, log });
   const metrics = createMetrics(service, config.NODE_ID);
-  const redis = Object.fromEntries(roles.map((role) => [role, createRedis(config.REDIS_URL, role, log)])) as Record<R, Redis>;
+  const target = exitOnConfigError(() => redisTarget(config));
+  const redis = Object.fromEntries(roles.map((role) => [role, createRedis(target, role, log)])) as Record<R, Redis>;
   const connections = Object.values<Redis>(redis);
   let shuttingDown = false;
   // Set once wired; /metrics may be scraped before that.

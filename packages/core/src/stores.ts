@@ -10,14 +10,24 @@ import { ApiTokenStore } from "./token-store";
 import { UserStore } from "./user-store";
 
 /** The event log and the projections' stores over one Redis connection, as every service uses them. */
-export function createStores(redis: Redis, config: Pick<Config, "REDIS_PREFIX" | "LOG_MAX_LEN">, metrics: Metrics) {
+export function createStores(
+  redis: Redis,
+  config: Pick<Config, "REDIS_PREFIX" | "LOG_MAX_LEN" | "MAX_OUTPUT_BYTES_PER_COMMAND" | "OUTPUT_MAX_AGE_MS">,
+  metrics: Metrics,
+) {
   const keys = createKeys(config.REDIS_PREFIX);
-  const eventLog = new EventLog({ redis, keys, maxLen: config.LOG_MAX_LEN, observe: (s) => metrics.appendSeconds.observe(s) });
+  const eventLog = new EventLog({
+    redis,
+    keys,
+    maxLen: config.LOG_MAX_LEN,
+    maxOutputBytes: config.MAX_OUTPUT_BYTES_PER_COMMAND,
+    observe: (s) => metrics.appendSeconds.observe(s),
+  });
   return {
     keys,
     eventLog,
     hosts: new HostStore(redis, keys, eventLog),
-    commands: new CommandStore(redis, keys, eventLog),
+    commands: new CommandStore(redis, keys, eventLog, config.OUTPUT_MAX_AGE_MS),
     users: new UserStore(redis, keys),
     teams: new TeamStore(redis, keys),
     apiTokens: new ApiTokenStore(redis, keys),

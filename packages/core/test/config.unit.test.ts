@@ -48,3 +48,57 @@ describe("configuration", () => {
     expect(c.sessionSecretGenerated).toBe(false);
   });
 });
+
+describe("crash timing (CONTRACT §3: a killed hub's hosts offline within 2 × OFFLINE_TIMEOUT_MS)", () => {
+  // The worst case after a kill -9: max(HUB_TTL_MS, OFFLINE_TIMEOUT_MS) + SWEEP_INTERVAL_MS.
+  const worst = (c: { HUB_TTL_MS: number; SWEEP_INTERVAL_MS: number; OFFLINE_TIMEOUT_MS: number }) =>
+    Math.max(c.HUB_TTL_MS, c.OFFLINE_TIMEOUT_MS) + c.SWEEP_INTERVAL_MS;
+
+  test("the defaults at the default timeout are the historical 15 s and 5 s", () => {
+    expect(loadConfig({})).toMatchObject({ HUB_TTL_MS: 15_000, SWEEP_INTERVAL_MS: 5_000 });
+  });
+
+  test.each([200, 500, 1500, 5000, 30_000, 600_000])("only OFFLINE_TIMEOUT_MS=%i: the derived defaults keep the bound", (offline) => {
+    const c = loadConfig({ OFFLINE_TIMEOUT_MS: String(offline) });
+    expect(worst(c)).toBeLessThanOrEqual(1.9 * offline);
+    expect(c.HUB_TTL_MS).toBeLessThanOrEqual(15_000);
+    expect(c.SWEEP_INTERVAL_MS).toBeLessThanOrEqual(5_000);
+  });
+
+  test("with 1500 the killed hub's hosts are offline within 1875 ms (was 15 s + 5 s with fixed defaults)", () => {
+    const c = loadConfig({ OFFLINE_TIMEOUT_MS: "1500" });
+    expect(c).toMatchObject({ HUB_TTL_MS: 1500, SWEEP_INTERVAL_MS: 375 });
+    expect(worst(c)).toBe(1875);
+  });
+
+  test("explicit values win when they keep the bound", () => {
+    const c = loadConfig({ OFFLINE_TIMEOUT_MS: "1500", HUB_TTL_MS: "900", SWEEP_INTERVAL_MS: "300" });
+    expect(c).toMatchObject({ HUB_TTL_MS: 900, SWEEP_INTERVAL_MS: 300 });
+  });
+
+  test("a combination that cannot keep the bound is refused, naming the variables", () => {
+    const [issue] = issuesOf({ OFFLINE_TIMEOUT_MS: "1500", HUB_TTL_MS: "15000" });
+    expect(issue).toMatch(/^OFFLINE_TIMEOUT_MS, HUB_TTL_MS, SWEEP_INTERVAL_MS:/);
+    expect(issuesOf({ OFFLINE_TIMEOUT_MS: "1000", SWEEP_INTERVAL_MS: "950" })[0]).toMatch(/SWEEP_INTERVAL_MS/);
+    // Too short for any liveness key the hub can refresh in time.
+    expect(issuesOf({ OFFLINE_TIMEOUT_MS: "100" })[0]).toMatch(/^OFFLINE_TIMEOUT_MS, HUB_TTL_MS/);
+    expect(issuesOf({ HUB_TTL_MS: "100" })[0]).toMatch(/^HUB_TTL_MS:/);
+  });
+});
+
+describe("resource bounds", () => {
+  test("defaults", () => {
+    expect(loadConfig({})).toMatchObject({
+      MAX_OUTPUT_BYTES_PER_COMMAND: 16 * 1024 * 1024,
+      OUTPUT_MAX_AGE_MS: 7 * 86_400_000,
+      CANCEL_TIMEOUT_MS: 15_000,
+      MAX_SOCKETS_PER_SESSION: 20,
+    });
+  });
+
+  test("bad values name the variable", () => {
+    expect(issuesOf({ MAX_OUTPUT_BYTES_PER_COMMAND: "10" })[0]).toMatch(/^MAX_OUTPUT_BYTES_PER_COMMAND:/);
+    expect(issuesOf({ MAX_SOCKETS_PER_SESSION: "0" })[0]).toMatch(/^MAX_SOCKETS_PER_SESSION:/);
+    expect(issuesOf({ OUTPUT_MAX_AGE_MS: "never" })[0]).toMatch(/^OUTPUT_MAX_AGE_MS:/);
+  });
+});

@@ -1,6 +1,6 @@
 /** The atomic append (Lua: guards, projection ops, XADD, PUBLISH) against a real Redis. */
 import type { Redis } from "ioredis";
-import { EventLog, ORIGIN_ID, createKeys, formatEventId, type Keys } from "../src";
+import { CommandStore, EventLog, ORIGIN_ID, createKeys, formatEventId, newCommand, truncatedMarker, type Keys } from "../src";
 import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
 
 let server: TestRedis;
@@ -156,4 +156,49 @@ test("a run mixing commands: each frame is checked against its own command, chun
   expect(await list("b")).toEqual(["b0", "b1"]);
   expect(await redis.hget(keys.commandMeta("b"), "next_seq")).toBe("2");
   expect(await redis.exists(keys.commandOutput("zz"))).toBe(0);
+});
+
+describe("bounded output (issue 11)", () => {
+  test("past MAX_OUTPUT_BYTES_PER_COMMAND one stderr marker is stored, later seqs are dropped (not gaps), the log holds no more", async () => {
+    const keys = createKeys(server.newPrefix());
+    const log = new EventLog({ redis, keys, maxLen: 1000, maxOutputBytes: 1024 });
+    const commands = new CommandStore(redis, keys, log, 60_000);
+    const cmd = newCommand({ hostId: "h1", command: "yes", now: Date.now() });
+    expect(await commands.queue(cmd)).toBe(true);
+    expect(await commands.claim(cmd, "h1", Date.now())).not.toBeNull();
+    const piece = "x".repeat(400);
+    const frame = (seq: number) => ({ command_id: cmd.id, seq, stream: "stdout" as const, data: piece });
+    // 402 bytes each as stored (JSON quotes): two fit in 1024, the third crosses the bound.
+    expect(await commands.appendOutputs("h1", [frame(0), frame(1), frame(2), frame(3)])).toEqual([
+      "stored",
+      "stored",
+      "truncated",
+      "dropped",
+    ]);
+    // In a later call too: a resent old seq is a duplicate, a new one is dropped, never a gap.
+    expect(await commands.appendOutputs("h1", [frame(1), frame(4), frame(9)])).toEqual(["duplicate", "dropped", "dropped"]);
+    const out = await commands.output(cmd.id);
+    expect(out.map((c) => c.seq)).toEqual([0, 1, 2]);
+    expect(out[2]).toEqual({ seq: 2, stream: "stderr", data: truncatedMarker(1024) });
+    const logged = await redis.xrange(keys.log, "-", "+");
+    expect(logged.filter(([, f]) => f[1] === "command_output")).toHaveLength(3);
+  });
+
+  test("a finished command's output list and meta expire OUTPUT_MAX_AGE_MS after it finished", async () => {
+    const keys = createKeys(server.newPrefix());
+    const log = new EventLog({ redis, keys, maxLen: 1000 });
+    const commands = new CommandStore(redis, keys, log, 60_000);
+    const cmd = newCommand({ hostId: "h1", command: "true", now: Date.now() });
+    await commands.queue(cmd);
+    await commands.claim(cmd, "h1", Date.now());
+    await commands.appendOutputs("h1", [{ command_id: cmd.id, seq: 0, stream: "stdout", data: "hi" }]);
+    // Running: no expiry yet.
+    expect(await redis.pttl(keys.commandOutput(cmd.id))).toBe(-1);
+    expect(await commands.finish(cmd.id, { status: "succeeded", exitCode: 0, now: Date.now(), hostId: "h1" })).toBe("finished");
+    for (const key of [keys.commandOutput(cmd.id), keys.commandMeta(cmd.id)]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
 });

@@ -42,6 +42,11 @@ export const ErrorCode = {
   FORBIDDEN: "forbidden",
   /** Too many frames in a short time. */
   RATE_LIMITED: "rate_limited",
+  /**
+   * A command's output passed MAX_OUTPUT_BYTES_PER_COMMAND: the rest is not stored. Carries
+   * `command_id`; the agent stops sending that command's output (it still reports its finish).
+   */
+  OUTPUT_TRUNCATED: "output_truncated",
   /** Something failed on the hub's side (Redis down, …); retry later. */
   UNAVAILABLE: "unavailable",
 } as const;

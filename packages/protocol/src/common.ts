@@ -82,13 +82,31 @@ export const CommandArgsSchema = z.array(z.string().max(MAX_COMMAND_CHARS)).max(
 /** Per-command timeout, milliseconds (1 s to 24 h). */
 export const TimeoutMsSchema = z.number().int().min(1000).max(86_400_000);
 
-/** CONTRACT §4: who asked for a command (a user, or an API token acting for its owner). */
+/** Who asked for a command (CONTRACT §4): a logged-in user or an API token. */
 export const RequestedBySchema = z.object({
   type: z.enum(["user", "token"]),
   id: IdSchema,
-  name: z.string().min(1).max(128),
+  name: z.string().min(1).max(200),
 });
 export type RequestedBy = z.infer<typeof RequestedBySchema>;
+
+/** `key_id` of a command signing key (CONTRACT §5: 16 base64url characters). */
+export const SigningKeyIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16}$/);
+/** base64url Ed25519 signature (64 bytes, unpadded). */
+export const CommandSignatureSchema = z.string().regex(/^[A-Za-z0-9_-]{86}$/);
+
+/**
+ * What the accepting service signed (CONTRACT §5), carried by the command record from dispatch
+ * to the agent's `command` frame. Optional in the schemas so records and frames from before
+ * signing still parse; an agent holding a server key refuses a command without them.
+ */
+export const CommandSignedFieldsSchema = z.object({
+  requested_by: RequestedBySchema.optional(),
+  issued_at: TimestampSchema.optional(),
+  expires_at: TimestampSchema.optional(),
+  key_id: SigningKeyIdSchema.optional(),
+  signature: CommandSignatureSchema.optional(),
+});
 
 export const CommandSchema = z.object({
   id: IdSchema,
@@ -102,8 +120,7 @@ export const CommandSchema = z.object({
   exit_code: z.number().int().nullable(),
   timeout_ms: TimeoutMsSchema.optional(),
   reason: z.string().max(1024).optional(),
-  /** CONTRACT §4: who dispatched it (absent on commands from before teams). */
-  requested_by: RequestedBySchema.optional(),
+  ...CommandSignedFieldsSchema.shape,
   /** CONTRACT §4/§6: the run this command belongs to. */
   run_id: IdSchema.optional(),
 });

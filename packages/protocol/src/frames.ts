@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   CommandArgsSchema,
   CommandSchema,
+  CommandSignedFieldsSchema,
   CommandStatusSchema,
   CommandTextSchema,
   EventIdSchema,
@@ -15,6 +16,7 @@ import {
   TimeoutMsSchema,
   TimestampSchema,
 } from "./common";
+import { CommandIdSchema, HostIdSchema } from "./ids";
 
 /** A frame whose payload is `P`: `{type, payload}`. */
 function frame<T extends string, P extends z.ZodType>(type: T, payload: P) {
@@ -73,10 +75,20 @@ export const CommandFrameSchema = frame(
     command: CommandTextSchema,
     args: CommandArgsSchema,
     timeout_ms: TimeoutMsSchema.optional(),
+    // CONTRACT §5: issued_at, expires_at, requested_by, key_id, signature.
+    ...CommandSignedFieldsSchema.shape,
   }),
 );
 export const CancelFrameSchema = frame("cancel", z.object({ command_id: IdSchema }));
-export const ErrorFrameSchema = frame("error", z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) }));
+export const ErrorFrameSchema = frame(
+  "error",
+  z.object({
+    code: z.string().min(1).max(64),
+    message: z.string().max(1024),
+    /** Addition: the command an error is about, when it is about one (e.g. `output_truncated`). */
+    command_id: IdSchema.optional(),
+  }),
+);
 
 export const HubToAgentSchema = z.discriminatedUnion("type", [
   RegisteredFrameSchema,
@@ -89,16 +101,20 @@ export type HubToAgent = z.infer<typeof HubToAgentSchema>;
 // ---------------------------------------------------------------------------------------------
 // browser → hub
 
+// Browser frames name ids a client got from us: they must have the shape we issue (packages/protocol
+// ids.ts) before they reach a store; anything else is an `invalid_message`.
 export const DispatchFrameSchema = frame(
   "dispatch",
   z.object({
-    host_id: IdSchema,
+    host_id: HostIdSchema,
     command: CommandTextSchema,
     args: CommandArgsSchema.optional(),
     timeout_ms: TimeoutMsSchema.optional(),
   }),
 );
-export const BrowserToHubSchema = z.discriminatedUnion("type", [DispatchFrameSchema, CancelFrameSchema]);
+/** A browser's cancel; the agent-bound `cancel` keeps the plain id (agents only echo what they got). */
+export const BrowserCancelFrameSchema = frame("cancel", z.object({ command_id: CommandIdSchema }));
+export const BrowserToHubSchema = z.discriminatedUnion("type", [DispatchFrameSchema, BrowserCancelFrameSchema]);
 export type BrowserToHub = z.infer<typeof BrowserToHubSchema>;
 
 // ---------------------------------------------------------------------------------------------

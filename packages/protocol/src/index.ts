@@ -1,4 +1,5 @@
 export * from "./common";
 export * from "./codes";
 export * from "./frames";
+export * from "./ids";
 export * from "./rest";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CommandArgsSchema, CommandTextSchema, IdSchema, TeamIdSchema, TimeoutMsSchema, TimestampSchema } from "./common";
+import { CommandIdSchema, EventIdParamSchema, HostIdSchema } from "./ids";
 
 /** `POST /api/session` body. */
 export const LoginBodySchema = z.object({
@@ -25,7 +26,8 @@ export const DispatchBodySchema = z.object({
 
 /** `GET /api/events` query. */
 export const EventsQuerySchema = z.object({
-  after: z.string().min(1).max(128).optional(),
+  /** An id this log issued (or `0`); anything else is a 400, never a key lookup. */
+  after: EventIdParamSchema.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
@@ -130,3 +132,8 @@ export const AuditQuerySchema = z.object({
   after: AuditIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+/** `/api/hosts/:id…` path parameters. */
+export const HostParamsSchema = z.object({ id: HostIdSchema });
+
+/** `/api/commands/:id…` path parameters. */
+export const CommandParamsSchema = z.object({ id: CommandIdSchema });

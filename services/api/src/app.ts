@@ -9,6 +9,7 @@ import {
   AuditLog,
   QueueName,
   SYSTEM_ACTOR,
+  createCommandSigner,
   createStores,
   SESSION_COOKIE,
   type Clock,
@@ -19,6 +20,7 @@ import {
   type Metrics,
 } from "@tether/core";
 import { errorHandler, HttpError } from "./errors";
+import { requireJsonBody } from "./middleware/json-only";
 import { requireOrigin } from "./middleware/origin";
 import { authenticate } from "./middleware/auth";
 import { sessionRoutes } from "./routes/session";
@@ -29,6 +31,7 @@ import { userRoutes } from "./routes/users";
 import { teamRoutes } from "./routes/teams";
 import { tokenRoutes } from "./routes/tokens";
 import { auditRoutes } from "./routes/audit";
+import { signingKeyRoutes } from "./routes/signing-keys";
 
 /** Largest JSON body the API accepts. */
 export const MAX_BODY = "64kb";
@@ -48,6 +51,13 @@ export interface ApiDeps {
     | "ADMIN_USER"
     | "ADMIN_PASSWORD"
     | "AUDIT_MAX_AGE_MS"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "MAX_MESSAGE_BYTES"
+    | "CANCEL_TIMEOUT_MS"
+    | "COMMAND_TTL_MS"
+    | "commandSigningKey"
+    | "previousSigningKeys"
   >;
   /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
   redis: { command: Redis; bullmq: Redis };
@@ -76,6 +86,11 @@ export function createApi(deps: ApiDeps): Api {
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
+  const signer = createCommandSigner({
+    privateKey: config.commandSigningKey,
+    previous: config.previousSigningKeys,
+    commandTtlMs: config.COMMAND_TTL_MS,
+  });
   const dispatch: DispatchDeps = {
     hosts,
     commands,
@@ -85,6 +100,9 @@ export function createApi(deps: ApiDeps): Api {
     nodeId: config.NODE_ID,
     now: () => clock.now(),
     audit,
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    signer,
   };
   const auth = authenticate({ users, apiTokens, clock });
   const bus = { redis: redis.command, keys, nodeId: config.NODE_ID };
@@ -102,7 +120,9 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   const api = express.Router();
+  api.use(requireJsonBody);
   api.use(express.json({ limit: MAX_BODY }));
+  api.use("/signing-keys", signingKeyRoutes({ signer })); // public (CONTRACT §5): before origin and session checks
   api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));
   api.use(
     session({

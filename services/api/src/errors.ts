@@ -25,7 +25,39 @@ function badRequest(err: ZodError): HttpError {
   return new HttpError(400, "invalid_request", `${field}: ${issue?.message ?? "invalid"}`);
 }
 
-/** The one place errors become responses: `{error: {code, message}}`. */
+/**
+ * Errors raised before a route runs, by Express's router (a path parameter that is not valid
+ * percent-encoding) and by body-parser (bad JSON, a body over the limit, a corrupt gzip/deflate
+ * stream, an unknown encoding or charset). They carry their own 4xx `status`; these are their
+ * stable codes. The messages are ours, never the library's (which may quote the input).
+ */
+const PARSER_ERRORS: Record<string, { code: string; message: string }> = {
+  "entity.too.large": { code: "too_large", message: "request body too large" },
+  "entity.parse.failed": { code: "invalid_json", message: "body: not valid JSON" },
+  "encoding.unsupported": { code: "unsupported_encoding", message: "Content-Encoding: not supported (identity, gzip, deflate, br)" },
+  "charset.unsupported": { code: "unsupported_charset", message: "Content-Type: charset not supported (utf-8)" },
+  "request.aborted": { code: "aborted", message: "request aborted" },
+  "request.size.invalid": { code: "invalid_body", message: "body: length does not match Content-Length" },
+  "stream.encoding.set": { code: "invalid_body", message: "body: could not be read" },
+};
+
+/** A client error raised by a library, as `{status, code, message}`; null for anything else. */
+export function clientError(err: unknown): { status: number; code: string; message: string } | null {
+  if (typeof err !== "object" || err === null) return null;
+  const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; code?: unknown };
+  const status = typeof e.status === "number" ? e.status : typeof e.statusCode === "number" ? e.statusCode : NaN;
+  if (!(status >= 400 && status < 500)) return null;
+  const known = typeof e.type === "string" ? PARSER_ERRORS[e.type] : undefined;
+  if (known) return { status, ...known };
+  if (err instanceof URIError) return { status: 400, code: "invalid_path", message: "path: malformed percent-encoding" };
+  // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR, …) from inflating a gzip/deflate/br body.
+  if (typeof e.code === "string" && e.code.startsWith("Z_")) {
+    return { status: 400, code: "invalid_body", message: "body: not a valid compressed stream" };
+  }
+  return { status, code: "bad_request", message: "bad request" };
+}
+
+/** The one place errors become responses: `{error: {code, message}}`. Only our own faults are 500s. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof HttpError) {
     // CONTRACT §4 spells this one out exactly: 403 {"error":"forbidden"}.
@@ -33,15 +65,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     else res.status(err.status).json({ error: { code: err.code, message: err.message } });
     return;
   }
-  // body-parser: bad JSON or a body over the limit.
-  const status = (err as { status?: number }).status;
-  const type = (err as { type?: string }).type;
-  if (status === 413 || type === "entity.too.large") {
-    res.status(413).json({ error: { code: "too_large", message: "request body too large" } });
-    return;
-  }
-  if (status === 400 && type === "entity.parse.failed") {
-    res.status(400).json({ error: { code: "invalid_json", message: "body: not valid JSON" } });
+  const client = clientError(err);
+  if (client) {
+    res.status(client.status).json({ error: { code: client.code, message: client.message } });
     return;
   }
   req.log?.error({ err: (err as Error).message }, "request failed");

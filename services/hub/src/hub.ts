@@ -7,6 +7,7 @@ import { CloseCode } from "@tether/protocol";
 import {
   AuditLog,
   QueueName,
+  createCommandSigner,
   createStores,
   type Clock,
   type Config,
@@ -44,6 +45,13 @@ export interface HubDeps {
     | "LOG_MAX_LEN"
     | "MAX_PENDING_HANDSHAKES"
     | "AUDIT_MAX_AGE_MS"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
+    | "CANCEL_TIMEOUT_MS"
+    | "MAX_SOCKETS_PER_SESSION"
+    | "COMMAND_TTL_MS"
+    | "commandSigningKey"
+    | "previousSigningKeys"
   >;
   /** Connections owned by the caller: one for commands, one for Pub/Sub, one for BullMQ. */
   redis: { command: Redis; subscriber: Redis; bullmq: Redis };
@@ -85,6 +93,13 @@ export function createHub(deps: HubDeps): Hub {
     clock,
     log,
     nodeId: config.NODE_ID,
+    maxFrameBytes: config.MAX_MESSAGE_BYTES,
+    cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    signer: createCommandSigner({
+      privateKey: config.commandSigningKey,
+      previous: config.previousSigningKeys,
+      commandTtlMs: config.COMMAND_TTL_MS,
+    }),
   });
   const browsers: Browsers = new Browsers({
     redis: redis.command,

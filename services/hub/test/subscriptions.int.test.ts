@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createKeys, createLogger } from "@tether/core";
+import { createKeys, createLogger, type Keys } from "@tether/core";
 import { Subscriptions } from "../src/subscriptions";
 import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
 
@@ -7,17 +7,30 @@ let server: TestRedis;
 let sub: Redis;
 let admin: Redis;
 let subs: Subscriptions;
-const keys = createKeys("subs-test:");
+let keys: Keys;
 const heard: Array<[string, string]> = [];
+/** Resolvers waiting for a message on one host's channel (see {@link heardFrom}). */
+const waiting = new Map<string, () => void>();
+
+/** Resolves when the handler is called for `hostId`. Call it before publishing, so it cannot miss the message. */
+function heardFrom(hostId: string): Promise<void> {
+  return new Promise<void>((resolve) => waiting.set(hostId, resolve));
+}
 
 beforeAll(async () => {
   server = await startTestRedis();
+  // The suite's random prefix: runs (and other suites on a shared REDIS_URL) never hear each other.
+  keys = createKeys(server.prefix);
   sub = newRedisClient(server.url);
   admin = newRedisClient(server.url);
   subs = new Subscriptions(sub, keys, createLogger({ level: "silent", nodeId: "t", service: "test" }), {
     onEvent: () => undefined,
     onControl: () => undefined,
-    onHost: (hostId, msg) => heard.push([hostId, msg.kind]),
+    onHost: (hostId, msg) => {
+      heard.push([hostId, msg.kind]);
+      waiting.get(hostId)?.();
+      waiting.delete(hostId);
+    },
     onResubscribed: () => undefined,
   });
   await subs.start();
@@ -37,11 +50,12 @@ async function subscribers(...hostIds: string[]): Promise<number[]> {
 test("hosts added in one turn are subscribed together, and their messages arrive", async () => {
   await Promise.all(["a", "b", "c"].map((h) => subs.addHost(h)));
   expect(await subscribers("a", "b", "c")).toEqual([1, 1, 1]);
+  // "c" is the barrier: Redis delivers in publish order on one connection, so once "c"'s message
+  // reached the handler, "b"'s did before it. The waiter is set before anything is published.
+  const barrier = heardFrom("c");
   await admin.publish(keys.hostChannel("b"), JSON.stringify({ kind: "revoked", node: "x" }));
-  // A barrier on the same connection: Redis delivers in publish order, so "c"'s arrives after "b"'s.
-  const arrived = new Promise<void>((resolve) => sub.once("message", () => resolve()));
   await admin.publish(keys.hostChannel("c"), JSON.stringify({ kind: "revoked", node: "x" }));
-  await arrived;
+  await barrier;
   expect(heard).toEqual([
     ["b", "revoked"],
     ["c", "revoked"],

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { QueueName, createStores, type Clock, type Config, type Logger, type Metrics, type OfflineCheckJob } from "@tether/core";
 import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
-import { runDispatch, runExpire, type CommandDeps } from "./processors/commands";
+import { runCancelDeadline, runDispatch, runExpire, type CommandDeps } from "./processors/commands";
 
 export interface WorkerDeps {
   config: Pick<
@@ -16,6 +16,8 @@ export interface WorkerDeps {
     | "SWEEP_INTERVAL_MS"
     | "LOG_MAX_LEN"
     | "LOG_MAX_AGE_MS"
+    | "MAX_OUTPUT_BYTES_PER_COMMAND"
+    | "OUTPUT_MAX_AGE_MS"
   >;
   /** Caller-owned connections: `command` for reads/writes, `bullmq` for queues and workers. */
   redis: { command: Redis; bullmq: Redis };
@@ -78,7 +80,12 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
       );
       const cmds = new Worker(
         QueueName.COMMANDS,
-        async (job) => (job.name === "expire" ? runExpire(commandDeps, job) : runDispatch(commandDeps, job)),
+        async (job) =>
+          job.name === "expire"
+            ? runExpire(commandDeps, job)
+            : job.name === "cancel"
+              ? runCancelDeadline(commandDeps, job)
+              : runDispatch(commandDeps, job),
         { ...queueOpts, concurrency: 32, ...lock },
       );
       workers = [presence, cmds];

@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { IdSchema } from "@tether/protocol";
+import { CommandIdSchema } from "@tether/protocol";
 import { cancelCommand, decideCommand, type CommandStore, type DispatchDeps, type HostStore } from "@tether/core";
 import { HttpError } from "../errors";
 import { forbidden } from "../access";
@@ -10,9 +10,13 @@ const unknownCommand = () => new HttpError(404, "unknown_command", "no such comm
 /** `/api/commands/:id` and cancel (CONTRACT §2): a command is as visible as its host. */
 export function commandRoutes(deps: { commands: CommandStore; hosts: HostStore; dispatch: DispatchDeps }): Router {
   const router = Router();
+  // Only an id of the shape we issue reaches a store; any other is a command that does not exist.
+  router.param("id", (_req, _res, next, id: string) => {
+    next(CommandIdSchema.safeParse(id).success ? undefined : new HttpError(404, "unknown_command", "no such command"));
+  });
 
   router.get("/:id", async (req, res) => {
-    const id = IdSchema.safeParse(req.params.id);
+    const id = CommandIdSchema.safeParse(req.params.id);
     const command = id.success ? await deps.commands.get(id.data) : null;
     if (!command) throw unknownCommand();
     if (decideCommand(principalOf(req), "view", await deps.hosts.get(command.host_id)) !== "allow") throw unknownCommand();
@@ -20,7 +24,7 @@ export function commandRoutes(deps: { commands: CommandStore; hosts: HostStore; 
   });
 
   router.post("/:id/cancel", async (req, res) => {
-    const id = IdSchema.safeParse(req.params.id);
+    const id = CommandIdSchema.safeParse(req.params.id);
     if (!id.success) throw unknownCommand();
     const result = await cancelCommand(deps.dispatch, principalOf(req), id.data);
     if (result === "unknown_command") throw unknownCommand();

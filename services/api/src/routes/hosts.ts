@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { Redis } from "ioredis";
-import { CreateHostBodySchema, DEFAULT_TEAM, DispatchBodySchema, IdSchema, PatchHostBodySchema } from "@tether/protocol";
+import { CreateHostBodySchema, DEFAULT_TEAM, DispatchBodySchema, HostIdSchema, IdSchema, PatchHostBodySchema } from "@tether/protocol";
 import {
   actorOf,
   decideHost,
@@ -45,6 +45,12 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
     if (!parsed.success) throw unknownHost();
     return parsed.data;
   };
+
+  // Only an id of the shape we issue goes on to a store (it becomes part of Redis key names);
+  // any other is a host that does not exist.
+  router.param("id", (_req, _res, next, id: string) => {
+    next(HostIdSchema.safeParse(id).success ? undefined : new HttpError(404, "unknown_host", "no such host"));
+  });
 
   router.post("/", async (req, res) => {
     const p = principalOf(req);
@@ -116,6 +122,7 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
       args: body.args,
       timeoutMs: body.timeout_ms,
     });
+    if (!out.ok && out.code === "too_large") throw new HttpError(400, "invalid_request", out.message);
     if (!out.ok) throw out.code === "forbidden" ? forbidden() : unknownHost();
     res.status(202).json({ command: out.command });
   });

@@ -4,6 +4,7 @@ import {
   cancelCommand,
   dispatchCommand,
   type Clock,
+  type CommandSigner,
   type CommandStore,
   type DispatchDeps,
   type AuditLog,
@@ -31,6 +32,10 @@ export interface CommandRelayDeps {
   clock: Clock;
   log: Logger;
   nodeId: string;
+  maxFrameBytes: number;
+  cancelTimeoutMs: number;
+  /** Signs what browsers dispatch, here where the person's request is accepted (CONTRACT §5). */
+  signer: CommandSigner;
 }
 
 /**
@@ -51,6 +56,9 @@ export class CommandRelay {
       nodeId: deps.nodeId,
       now: () => deps.clock.now(),
       audit: deps.audit,
+      maxFrameBytes: deps.maxFrameBytes,
+      cancelTimeoutMs: deps.cancelTimeoutMs,
+      signer: deps.signer,
     };
   }
 
@@ -66,6 +74,7 @@ export class CommandRelay {
         timeoutMs: p.timeout_ms,
       });
       if (!res.ok && res.code === "forbidden") sendError(conn.ws, ErrorCode.FORBIDDEN, "your role may not dispatch commands");
+      else if (!res.ok && res.code === "too_large") sendError(conn.ws, ErrorCode.INVALID_MESSAGE, res.message);
       else if (!res.ok) sendError(conn.ws, ErrorCode.UNKNOWN_HOST, `no host ${p.host_id}`);
       return;
     }
@@ -119,10 +128,24 @@ export class CommandRelay {
       (results) =>
         results.forEach((res, i) => {
           const f = batch[i]!;
-          if (res === "stored" || res === "duplicate") return;
-          if (res === "gap") sendError(conn.ws, ErrorCode.SEQ_GAP, `output seq ${f.seq} of ${f.command_id} skips ahead`);
+          if (res === "stored" || res === "duplicate" || res === "dropped") return;
+          if (res === "truncated") {
+            // Once per command: the frame that crossed the bound. Later ones are dropped quietly
+            // (the agent stops sending once it reads this).
+            sendError(
+              conn.ws,
+              ErrorCode.OUTPUT_TRUNCATED,
+              `output of ${f.command_id} passed MAX_OUTPUT_BYTES_PER_COMMAND; the rest is not stored`,
+              f.command_id,
+            );
+          } else if (res === "gap") sendError(conn.ws, ErrorCode.SEQ_GAP, `output seq ${f.seq} of ${f.command_id} skips ahead`);
           else if (res === "unknown_command") sendError(conn.ws, ErrorCode.UNKNOWN_COMMAND, `no command ${f.command_id} on this host`);
-          else sendError(conn.ws, ErrorCode.COMMAND_FINISHED, `command ${f.command_id} is not running`);
+          else {
+            sendError(conn.ws, ErrorCode.COMMAND_FINISHED, `command ${f.command_id} is not running`);
+            // It ended on the server (cancelled while its agent was away, or lost) but still
+            // runs there: ask the agent to stop it, once per command on this connection.
+            if (conn.stopAsked(f.command_id)) conn.send({ type: "cancel", payload: { command_id: f.command_id } });
+          }
         }),
       (err: Error) => this.unavailable(conn, err),
     );
@@ -169,10 +192,12 @@ export class CommandRelay {
     }
   }
 
+  /** The `command` frame: what the agent runs, with what was signed for it (CONTRACT §5). */
   private send(conn: AgentConn, cmd: Command): void {
+    const { id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature } = cmd;
     conn.send({
       type: "command",
-      payload: { command_id: cmd.id, command: cmd.command, args: cmd.args, ...(cmd.timeout_ms ? { timeout_ms: cmd.timeout_ms } : {}) },
+      payload: { command_id: id, command, args, timeout_ms, issued_at, expires_at, requested_by, key_id, signature },
     });
   }
 

@@ -38,6 +38,19 @@ export class AgentConn {
     return new Promise((resolve) => this.ws.once("close", () => resolve()));
   }
 
+  /** Commands the hub asked this agent to stop because they are no longer running on the server. */
+  private stopped: Set<string> | undefined;
+
+  /** True the first time it is called for `commandId` on this connection (then ask to stop it). */
+  stopAsked(commandId: string): boolean {
+    const stopped = (this.stopped ??= new Set());
+    if (stopped.has(commandId)) return false;
+    // Bounded: a connection that sends output for thousands of ended commands is asked again.
+    if (stopped.size >= 1024) stopped.clear();
+    stopped.add(commandId);
+    return true;
+  }
+
   /** Output frames received in this read, not yet written (CommandRelay batches them). */
   outputBatch: Array<OutputFrame["payload"]> = [];
   /** Writes of this connection's frames still in flight (made on the first). */

@@ -52,7 +52,8 @@ export class FrameGuard<S extends z.ZodType> {
   }
 }
 
-/** Send an `error` frame (CONTRACT §3). */
-export function sendError(ws: WebSocket, code: string, message: string): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", payload: { code, message } }));
+/** Send an `error` frame (CONTRACT §3), about one command when `commandId` is given. */
+export function sendError(ws: WebSocket, code: string, message: string, commandId?: string): void {
+  const payload = commandId === undefined ? { code, message } : { code, message, command_id: commandId };
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", payload }));
 }

@@ -1,5 +1,6 @@
 import type { Job, Queue } from "bullmq";
 import {
+  CancelJobSchema,
   DispatchJobSchema,
   ExpireJobSchema,
   expireJobId,
@@ -60,4 +61,20 @@ export async function runExpire(deps: CommandDeps, job: Job): Promise<string> {
     reason: "the host did not come online before the command's TTL ran out",
   });
   return res;
+}
+
+/**
+ * The deadline of a cancel: a command still running CANCEL_TIMEOUT_MS after it was cancelled
+ * (its agent is offline, cannot be reached, or never answered) ends `cancelled` on the server.
+ * If the agent reports later, its report finds the command final and changes nothing.
+ */
+export async function runCancelDeadline(deps: CommandDeps, job: Job): Promise<string> {
+  const { command_id } = CancelJobSchema.parse(job.data);
+  return await deps.commands.finish(command_id, {
+    status: "cancelled",
+    exitCode: null,
+    now: deps.clock.now(),
+    fromStatuses: ["running"],
+    reason: "cancelled; its agent did not confirm within CANCEL_TIMEOUT_MS",
+  });
 }
