@@ -39,7 +39,7 @@ const options = {
   ],
 };
 
-/** Copies index.html and app.css, pointing index.html at `app.js?v=<hash>` so a new build is never served stale from cache. */
+/** Copies index.html, app.css and the icon (a file, not a data: URL, which the CSP would refuse), pointing index.html at `app.js?v=<hash>` so a new build is never served stale from cache. */
 async function copyStatic() {
   const bundle = await readFile(join(outdir, "app.js"));
   const css = await readFile(join(root, "src/app.css"));
@@ -49,6 +49,7 @@ async function copyStatic() {
     .replace(`href="app.css"`, `href="app.css?v=${version(css)}"`);
   await writeFile(join(outdir, "index.html"), html);
   await copyFile(join(root, "src/app.css"), join(outdir, "app.css"));
+  await copyFile(join(root, "favicon.svg"), join(outdir, "favicon.svg"));
 }
 
 await mkdir(outdir, { recursive: true });

@@ -15,6 +15,8 @@ export interface FleetStoreDeps extends Pick<
   api: Pick<Api, "session">;
   /** The session is gone: show the login page. */
   onSessionLost(): void;
+  /** The user's role or teams changed (the socket reconnects by itself with the new rights). */
+  onRightsChanged?(): void;
 }
 
 /**
@@ -38,6 +40,7 @@ export class FleetStore {
       onFrame: (frame) => this.apply(frame),
       onStatus: () => this.notify(),
       onUnauthorized: () => deps.onSessionLost(),
+      onRightsChanged: () => deps.onRightsChanged?.(),
       checkSession: async () => (await deps.api.session()) !== null,
     });
   }

@@ -50,4 +50,36 @@ describe("api client", () => {
     }) as unknown as typeof globalThis.fetch;
     await expect(createApi({ fetch, onUnauthorized: jest.fn() }).listHosts()).rejects.toMatchObject({ status: 0 });
   });
+
+  it("speaks CONTRACT §4: users, teams, tokens, audit, own password, a host's team", async () => {
+    const { fetch, calls } = fakeFetch(200, {});
+    const api = createApi({ fetch, onUnauthorized: jest.fn() });
+    await api.createHost("web-1", "t1");
+    await api.createHost("web-2");
+    await api.updateHost("h/1", { team_id: "t2" });
+    await api.updateUser("u1", { role: "operator", teams: null });
+    await api.removeUser("u1");
+    await api.createToken({ name: "ci", role: "viewer", expires_at: 5 });
+    await api.revokeToken("k1");
+    await api.changePassword("old", "new-password");
+    await api.audit("0-5", 100);
+    await api.audit(undefined, 50);
+    expect(calls.map((c) => `${c.init.method} ${c.url} ${String(c.init.body ?? "")}`.trim())).toEqual([
+      'POST /api/hosts {"name":"web-1","team_id":"t1"}',
+      'POST /api/hosts {"name":"web-2"}',
+      'PATCH /api/hosts/h%2F1 {"team_id":"t2"}',
+      'PATCH /api/users/u1 {"role":"operator","teams":null}',
+      "DELETE /api/users/u1",
+      'POST /api/tokens {"name":"ci","role":"viewer","expires_at":5}',
+      "DELETE /api/tokens/k1",
+      'POST /api/session/password {"current":"old","password":"new-password"}',
+      "GET /api/audit?after=0-5&limit=100",
+      "GET /api/audit?limit=50",
+    ]);
+  });
+
+  it("says a 403 forbidden in words", async () => {
+    const api = createApi({ fetch: fakeFetch(403, { error: "forbidden" }).fetch, onUnauthorized: jest.fn() });
+    await expect(api.listUsers()).rejects.toMatchObject({ status: 403, message: "Your role does not allow this." });
+  });
 });

@@ -18,6 +18,14 @@ const TAGS = [
   "command-history",
   "command-console",
   "command-output",
+  "app-nav",
+  "host-details",
+  "users-page",
+  "user-dialog",
+  "teams-page",
+  "tokens-page",
+  "audit-page",
+  "account-page",
 ];
 
 const webDir = join(__dirname, "..");
@@ -46,7 +54,9 @@ describe("web build", () => {
   it("bundles the dashboard with every custom element and the static files", async () => {
     const { code, output } = await run(process.execPath, ["build.mjs", "--outdir", outdir]);
     expect({ code, output }).toMatchObject({ code: 0 });
-    expect((await readdir(outdir)).sort()).toEqual(expect.arrayContaining(["app.css", "app.js", "app.js.map", "index.html"]));
+    expect((await readdir(outdir)).sort()).toEqual(
+      expect.arrayContaining(["app.css", "app.js", "app.js.map", "favicon.svg", "index.html"]),
+    );
 
     const bundle = await readFile(join(outdir, "app.js"), "utf8");
     for (const tag of TAGS) expect(bundle).toContain(`"${tag}"`);
@@ -57,6 +67,10 @@ describe("web build", () => {
     const html = await readFile(join(outdir, "index.html"), "utf8");
     expect(html).toMatch(/<script type="module" src="app\.js\?v=[0-9a-f]{12}"><\/script>/);
     expect(html).toContain("<tether-app></tether-app>");
+    // The API's CSP is `default-src 'self'`: an inline script, inline style or data: URL would not load.
+    expect(html.match(/<script\b[^>]*>/g)).toEqual([expect.stringMatching(/ src="app\.js\?v=/)]);
+    expect(html).not.toMatch(/\sstyle=|<style|data:|https?:\/\//);
+    expect(bundle).not.toMatch(/ style="/);
     // Relative URLs only: the API serves the dashboard at `/`, the socket is on the same origin.
     expect(bundle).toContain("/ws");
     expect(bundle).not.toMatch(/wss?:\/\/localhost/);

@@ -29,6 +29,7 @@ function setup(options: { sessionAlive?: boolean } = {}) {
   const timers: { fn: () => void; ms: number }[] = [];
   let now = 0;
   const sessionLost = jest.fn();
+  const rightsChanged = jest.fn();
   const session = jest.fn(async () => (options.sessionAlive === false ? null : { id: "u", username: "admin" }));
   const store = new FleetStore({
     url: (after) => `ws://test/ws${after ? `?after=${after}` : ""}`,
@@ -39,6 +40,7 @@ function setup(options: { sessionAlive?: boolean } = {}) {
     },
     api: { session },
     onSessionLost: sessionLost,
+    onRightsChanged: rightsChanged,
     random: () => 0.5,
     setTimer: (fn, ms) => timers.push({ fn, ms }),
     clearTimer: () => {},
@@ -47,7 +49,7 @@ function setup(options: { sessionAlive?: boolean } = {}) {
   const last = () => sockets.at(-1) as FakeSocket;
   /** Runs the most recent timer (the pending reconnect). */
   const fire = () => (timers.pop() as { fn: () => void }).fn();
-  return { store, sockets, timers, last, fire, sessionLost, session, tick: (ms: number) => (now += ms) };
+  return { store, sockets, timers, last, fire, sessionLost, rightsChanged, session, tick: (ms: number) => (now += ms) };
 }
 
 const host = (id: string, status: Host["status"] = "offline"): Host => ({ id, name: id, status });
@@ -123,6 +125,24 @@ describe("FleetStore", () => {
     expect(sessionLost).toHaveBeenCalledTimes(1);
     expect(store.connection).toBe("stopped");
     expect(timers).toHaveLength(0);
+  });
+
+  it("on 4403 (rights changed) reconnects soon without ?after=, so the new snapshot drops hosts no longer visible", () => {
+    const { store, last, timers, fire, rightsChanged, sessionLost } = setup();
+    store.start();
+    last().open();
+    last().send(hostsFrame("1-0", [host("a"), host("b")]));
+    last().send(update("1-7", host("b", "online")));
+    last().drop(4403);
+    expect(rightsChanged).toHaveBeenCalledTimes(1);
+    expect(sessionLost).not.toHaveBeenCalled();
+    expect(store.connection).toBe("reconnecting");
+    expect(timers.at(-1)?.ms).toBe(500); // at once, with the going-away jitter (0.5 × 1 s)
+    fire();
+    expect(last().url).toBe("ws://test/ws"); // no after: a fresh snapshot
+    last().open();
+    last().send(hostsFrame("1-9", [host("a")]));
+    expect(store.hosts().map((h) => h.id)).toEqual(["a"]);
   });
 
   it("asks the API after a refused upgrade, since a browser cannot see the 401", async () => {

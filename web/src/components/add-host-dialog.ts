@@ -5,6 +5,8 @@ import { FleetController } from "../controllers/fleet-controller";
 import type { FleetStore } from "../fleet-store";
 import { agentRegistered } from "../lib/agent-command";
 import type { Api } from "../lib/api";
+import { DEFAULT_TEAM } from "../lib/directory";
+import type { Team } from "../lib/directory";
 import { hrefFor } from "../lib/route";
 import { shared } from "../styles/shared";
 import "./token-reveal";
@@ -62,6 +64,8 @@ export class AddHostDialog extends LitElement {
 
   @property({ attribute: false }) store: FleetStore | undefined;
   @property({ attribute: false }) api: Pick<Api, "createHost" | "signingKeys"> | undefined;
+  /** Teams to pick from (CONTRACT §4); none from a server without teams, and then no picker. */
+  @property({ attribute: false }) teams: Team[] = [];
   @state() private created: { host: Host; token: string } | undefined;
   /** The server's signing keys, fetched with the host so the agent command shows `--server-key` at once. */
   @state() private serverKeys: readonly string[] = [];
@@ -104,8 +108,12 @@ export class AddHostDialog extends LitElement {
     this.busy = true;
     this.error = "";
     try {
+      const team = this.renderRoot.querySelector<HTMLSelectElement>("#host-team")?.value;
       // A failed key fetch only leaves --server-key out of the command; the host still gets made.
-      const [created, keys] = await Promise.all([this.api.createHost(name), this.api.signingKeys().catch(() => ({ keys: [] }))]);
+      const [created, keys] = await Promise.all([
+        this.api.createHost(name, team || undefined),
+        this.api.signingKeys().catch(() => ({ keys: [] })),
+      ]);
       this.serverKeys = keys.keys.map((k) => k.public_key);
       this.created = created;
       this.store?.rememberHost(created.host);
@@ -133,6 +141,16 @@ export class AddHostDialog extends LitElement {
         <input id="host-name" name="name" maxlength="200" autocomplete="off" placeholder="e.g. web-1" aria-describedby="host-name-hint" />
         <p class="muted" id="host-name-hint">A name for people; the agent reports the machine's hostname itself.</p>
       </div>
+      ${
+        this.teams.length > 0
+          ? html`<div>
+              <label for="host-team">Team</label>
+              <select id="host-team" name="team">
+                ${this.teams.map((t) => html`<option value=${t.id} ?selected=${t.id === DEFAULT_TEAM}>${t.name}</option>`)}
+              </select>
+            </div>`
+          : null
+      }
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : null}
       <div class="actions">
         <button type="button" @click=${() => this.close()}>Cancel</button>

@@ -83,6 +83,8 @@ export class CommandConsole extends LitElement {
   @property({ attribute: false }) store: FleetStore | undefined;
   @property({ attribute: false }) api: Pick<Api, "getCommand" | "cancel"> | undefined;
   @property() commandId = "";
+  /** Whether the user may cancel it (operators and admins of its team); the server decides again. */
+  @property({ type: Boolean }) cancellable = false;
   @state() private loadError = "";
   @state() private skippedChunks = 0;
   @state() private cancelling = false;
@@ -190,7 +192,7 @@ export class CommandConsole extends LitElement {
         <p class="line" title="Command">$ ${formatCommandLine(command.command, command.args)}</p>
         <span class="status" data-status=${command.status}>${statusLabel(command.status)}</span>
         ${
-          final
+          final || !this.cancellable
             ? null
             : html`<button class="danger" id="cancel-command" ?disabled=${this.cancelling} @click=${this.cancel}>
                 ${this.cancelling ? "Cancelling…" : "Cancel"}

@@ -84,6 +84,8 @@ export class HostCard extends LitElement {
   @property({ attribute: false }) host: Host | undefined;
   /** Current time (ms), ticked by the list so every card agrees. */
   @property({ type: Number }) now = Date.now();
+  /** The host's team, shown when the fleet spans more than one (the list decides). */
+  @property({ attribute: false }) teamName: string | undefined;
 
   protected override willUpdate(): void {
     if (!this.host) return;
@@ -104,6 +106,7 @@ export class HostCard extends LitElement {
           <h3 class="name">${host.name}</h3>
           <span class="badge" data-status=${host.status}>${status}</span>
         </div>
+        ${this.teamName ? html`<div class="meta team" data-team>Team ${this.teamName}</div>` : null}
         <div class="meta system">${system || "Agent not connected yet"}</div>
         <div class="meta last-seen">
           Last seen

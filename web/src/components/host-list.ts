@@ -4,7 +4,11 @@ import { repeat } from "lit/directives/repeat.js";
 import { ClockController } from "../controllers/clock-controller";
 import { FleetController } from "../controllers/fleet-controller";
 import type { FleetStore } from "../fleet-store";
+import { can } from "../lib/access";
+import type { Principal } from "../lib/access";
 import type { Api } from "../lib/api";
+import { teamName, teamOf } from "../lib/directory";
+import type { Team } from "../lib/directory";
 import { countByStatus, matchesFilter } from "../lib/host-filter";
 import { shared } from "../styles/shared";
 import "./add-host-dialog";
@@ -73,6 +77,10 @@ export class HostList extends LitElement {
 
   @property({ attribute: false }) store: FleetStore | undefined;
   @property({ attribute: false }) api: Api | undefined;
+  /** The signed-in user: only those who may manage hosts get "Add host". */
+  @property({ attribute: false }) user: Principal | undefined;
+  /** Every team, for the add-host dialog's picker and the cards' team names. */
+  @property({ attribute: false }) teams: Team[] = [];
   @state() private filter = "";
   @query("add-host-dialog") private dialog!: AddHostDialog;
   private readonly fleet = new FleetController(this);
@@ -103,15 +111,21 @@ export class HostList extends LitElement {
             @input=${(event: InputEvent) => (this.filter = (event.target as HTMLInputElement).value)}
           />
         </div>
-        <button id="add-host" class="primary" @click=${this.openDialog}>Add host</button>
+        ${can(this.user, "manage_hosts") ? html`<button id="add-host" class="primary" @click=${this.openDialog}>Add host</button>` : null}
       </div>
       ${this.renderHosts(hosts.length, shown)}
-      <add-host-dialog .store=${this.store} .api=${this.api}></add-host-dialog>
+      ${can(this.user, "manage_hosts") ? html`<add-host-dialog .store=${this.store} .api=${this.api} .teams=${this.teams}></add-host-dialog>` : null}
     `;
   }
 
   private renderHosts(total: number, shown: ReturnType<FleetStore["hosts"]>) {
     if (!this.store?.state.loaded) return html`<p class="muted" role="status">Loading hosts…</p>`;
+    if (total === 0 && !can(this.user, "manage_hosts")) {
+      return html`<div class="empty" data-empty>
+        <h2>No hosts here yet</h2>
+        <p>Your teams have no hosts. An admin adds hosts and decides which team each belongs to.</p>
+      </div>`;
+    }
     if (total === 0) {
       return html`<div class="empty" data-empty>
         <h2>No hosts yet</h2>
@@ -129,7 +143,14 @@ export class HostList extends LitElement {
       ${repeat(
         shown,
         (host) => host.id,
-        (host) => html`<li><host-card .host=${host} .now=${this.clock.now}></host-card></li>`,
+        (host) =>
+          html`<li>
+            <host-card
+              .host=${host}
+              .now=${this.clock.now}
+              .teamName=${this.teams.length > 1 ? teamName(this.teams, teamOf(host)) : undefined}
+            ></host-card>
+          </li>`,
       )}
     </ul>`;
   }

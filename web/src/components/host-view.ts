@@ -4,20 +4,24 @@ import type { Command, Host } from "@tether/protocol";
 import { ClockController } from "../controllers/clock-controller";
 import { FleetController } from "../controllers/fleet-controller";
 import type { FleetStore } from "../fleet-store";
+import { can } from "../lib/access";
+import type { Principal } from "../lib/access";
 import type { Api } from "../lib/api";
-import { formatAgo } from "../lib/format";
-import { formatMetric } from "../lib/metrics";
+import { teamOf } from "../lib/directory";
+import type { Team } from "../lib/directory";
 import { hrefFor } from "../lib/route";
 import { shared } from "../styles/shared";
 import "./command-console";
 import "./command-form";
 import "./command-history";
 import "./confirm-dialog";
+import "./host-details";
 import type { ConfirmDialog } from "./confirm-dialog";
 import "./token-reveal";
 
 /**
- * One host: its details and metrics, the command line, its command history and the console
+ * One host: its details and metrics ({@link HostDetails}), the command line (for those who may
+ * run commands), its command history and the console
  * of the selected command; token rotation and removal, each behind a confirmation.
  */
 @customElement("host-view")
@@ -58,30 +62,13 @@ export class HostView extends LitElement {
         border-radius: var(--radius);
         padding: 1rem;
       }
-      section + section {
+      section + section,
+      host-details + section {
         margin-top: 1rem;
       }
       h2 {
         font-size: 1rem;
         margin-bottom: 0.6rem;
-      }
-      h2.metrics-title {
-        margin-top: 1rem;
-      }
-      dl {
-        display: grid;
-        grid-template-columns: auto 1fr;
-        gap: 0.25rem 0.75rem;
-        margin: 0;
-        font-size: 0.9rem;
-      }
-      dt {
-        color: var(--muted);
-      }
-      dd {
-        margin: 0;
-        overflow-wrap: anywhere;
-        font-variant-numeric: tabular-nums;
       }
       .console {
         display: grid;
@@ -104,6 +91,10 @@ export class HostView extends LitElement {
 
   @property({ attribute: false }) store: FleetStore | undefined;
   @property({ attribute: false }) api: Api | undefined;
+  /** The signed-in user: which controls show ({@link can}; the server decides again). */
+  @property({ attribute: false }) user: Principal | undefined;
+  /** Every team, to name the host's and (admins) move it to another. */
+  @property({ attribute: false }) teams: Team[] = [];
   @property() hostId = "";
   /** The command whose console is open, from the route. */
   @property() commandId: string | undefined;
@@ -150,6 +141,17 @@ export class HostView extends LitElement {
     }
   }
 
+  private async moveTo(host: Host, teamId: string): Promise<void> {
+    if (!this.api || teamId === teamOf(host)) return;
+    this.error = "";
+    try {
+      const { host: moved } = await this.api.updateHost(host.id, { team_id: teamId });
+      this.store?.rememberHost(moved);
+    } catch (error) {
+      this.error = `Could not move the host: ${(error as Error).message}`;
+    }
+  }
+
   private opened(event: CustomEvent<{ command: Command }>): void {
     const { command } = event.detail;
     this.store?.rememberCommand(command);
@@ -172,15 +174,25 @@ export class HostView extends LitElement {
       <div class="title" data-host-id=${host.id}>
         <h1>${host.name}</h1>
         <span class="badge" data-status=${host.status}>${status}</span>
-        <div class="actions">
-          <button id="rotate-token" @click=${() => this.rotate(host)}>Rotate token</button>
-          <button id="remove-host" class="danger" @click=${() => this.removeHost(host)}>Remove host</button>
-        </div>
+        ${
+          can(this.user, "manage_hosts")
+            ? html`<div class="actions">
+                <button id="rotate-token" @click=${() => this.rotate(host)}>Rotate token</button>
+                <button id="remove-host" class="danger" @click=${() => this.removeHost(host)}>Remove host</button>
+              </div>`
+            : null
+        }
       </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : null}
       <div class="layout">
         <div>
-          ${this.renderDetails(host)}
+          <host-details
+            .host=${host}
+            .now=${this.clock.now}
+            .teams=${this.teams}
+            ?movable=${can(this.user, "manage_hosts")}
+            @team-change=${(event: CustomEvent<{ teamId: string }>) => this.moveTo(host, event.detail.teamId)}
+          ></host-details>
           <section aria-labelledby="history-title">
             <h2 id="history-title">Commands</h2>
             <command-history
@@ -192,15 +204,24 @@ export class HostView extends LitElement {
         </div>
         <section class="console" aria-labelledby="console-title">
           <h2 id="console-title">Console</h2>
-          <command-form
-            .api=${this.api}
-            .hostId=${host.id}
-            ?online=${host.status === "online"}
-            @command-dispatched=${this.opened}
-          ></command-form>
+          ${
+            can(this.user, "dispatch", { team_id: teamOf(host) })
+              ? html`<command-form
+                  .api=${this.api}
+                  .hostId=${host.id}
+                  ?online=${host.status === "online"}
+                  @command-dispatched=${this.opened}
+                ></command-form>`
+              : html`<p class="muted" data-read-only>Your role lets you watch this host's commands, not run them.</p>`
+          }
           ${
             this.commandId
-              ? html`<command-console .store=${this.store} .api=${this.api} .commandId=${this.commandId}></command-console>`
+              ? html`<command-console
+                  .store=${this.store}
+                  .api=${this.api}
+                  .commandId=${this.commandId}
+                  ?cancellable=${can(this.user, "cancel", { team_id: teamOf(host) })}
+                ></command-console>`
               : null
           }
         </section>
@@ -212,49 +233,6 @@ export class HostView extends LitElement {
         <form method="dialog" class="actions"><button class="primary">Done</button></form>
       </dialog>
     `;
-  }
-
-  private renderDetails(host: Host) {
-    const rows: [string, unknown][] = [
-      ["Hostname", host.hostname],
-      ["OS", [host.os, host.arch].filter(Boolean).join(" ") || undefined],
-      ["Agent", host.version],
-      ["Last seen", host.last_seen ? formatAgo(host.last_seen, this.clock.now) : "never"],
-      [
-        "Labels",
-        host.labels
-          ? Object.entries(host.labels)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(", ") || undefined
-          : undefined,
-      ],
-      ["Id", host.id],
-    ];
-    const metrics = Object.entries(host.metrics ?? {});
-    return html`<section aria-labelledby="details-title">
-      <h2 id="details-title">Details</h2>
-      <dl>
-        ${rows
-          .filter(([, v]) => v !== undefined)
-          .map(
-            ([k, v]) =>
-              html`<dt>${k}</dt>
-                <dd>${v}</dd>`,
-          )}
-      </dl>
-      ${
-        metrics.length > 0
-          ? html`<h2 class="metrics-title">Metrics</h2>
-              <dl data-metrics>
-                ${metrics.map(
-                  ([k, v]) =>
-                    html`<dt>${k}</dt>
-                      <dd>${formatMetric(v, k)}</dd>`,
-                )}
-              </dl>`
-          : null
-      }
-    </section>`;
   }
 }
 

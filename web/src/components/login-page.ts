@@ -1,11 +1,11 @@
 import { LitElement, css, html } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
-import type { User } from "@tether/protocol";
+import type { Principal } from "../lib/access";
 import type { Api } from "../lib/api";
 import { ApiError } from "../lib/api";
 import { shared } from "../styles/shared";
 
-export type LoginEvent = CustomEvent<{ user: User }>;
+export type LoginEvent = CustomEvent<{ user: Principal }>;
 
 /**
  * The sign-in form: `POST /api/session`.

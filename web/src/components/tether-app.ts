@@ -1,16 +1,24 @@
 import { LitElement, css, html } from "lit";
 import type { PropertyValues } from "lit";
 import { customElement, query, state } from "lit/decorators.js";
-import type { User } from "@tether/protocol";
 import { FleetStore } from "../fleet-store";
+import { can, roleLabel, roleOf } from "../lib/access";
+import type { Principal } from "../lib/access";
 import { createApi } from "../lib/api";
+import type { Team } from "../lib/directory";
 import { parseRoute } from "../lib/route";
 import type { Route } from "../lib/route";
 import { shared } from "../styles/shared";
+import "./account-page";
+import "./app-nav";
+import "./audit-page";
 import "./connection-indicator";
 import "./host-list";
 import "./host-view";
 import "./login-page";
+import "./teams-page";
+import "./tokens-page";
+import "./users-page";
 import type { LoginEvent } from "./login-page";
 
 type Phase = "loading" | "login" | "app" | "unreachable";
@@ -54,6 +62,19 @@ export class TetherApp extends LitElement {
       .user {
         color: var(--muted);
         font-size: 0.9rem;
+        display: inline-flex;
+        gap: 0.4rem;
+        align-items: center;
+      }
+      .role {
+        font-size: 0.75rem;
+        font-weight: 600;
+        padding: 0.05rem 0.5rem;
+        border-radius: 999px;
+        border: 1px solid var(--border);
+      }
+      .forbidden {
+        padding: 2rem 0;
       }
       main {
         padding: 1.25rem;
@@ -75,7 +96,7 @@ export class TetherApp extends LitElement {
         main {
           padding: 0.75rem;
         }
-        .user {
+        [data-user] {
           display: none;
         }
       }
@@ -83,7 +104,9 @@ export class TetherApp extends LitElement {
   ];
 
   @state() private phase: Phase = "loading";
-  @state() private user: User | undefined;
+  @state() private user: Principal | undefined;
+  /** Every team (`GET /api/teams`); empty from a server without teams. */
+  @state() private teams: Team[] = [];
   @state() private loginMessage = "";
   @state() private route: Route = parseRoute(location.hash);
   @state() private store: FleetStore | undefined;
@@ -128,8 +151,29 @@ export class TetherApp extends LitElement {
     }
   }
 
-  private enter(user: User): void {
+  /** Reloads the teams every picker offers (after login, and when the Teams page added one). */
+  private async loadTeams(): Promise<void> {
+    try {
+      this.teams = (await this.api.listTeams()).teams;
+    } catch {
+      this.teams = []; // a server without teams (§2 only): no pickers
+    }
+  }
+
+  /** The server closed the socket with 4403: the user's rights changed; read them again. */
+  private async rightsChanged(): Promise<void> {
+    try {
+      const user = await this.api.session();
+      if (!user) return this.sessionLost();
+      this.user = user;
+    } catch {
+      // Unreachable for now: the socket's reconnect will tell, and the header keeps the old role.
+    }
+  }
+
+  private enter(user: Principal): void {
     this.user = user;
+    void this.loadTeams();
     this.loginMessage = "";
     this.store?.stop();
     const store = new FleetStore({
@@ -142,6 +186,7 @@ export class TetherApp extends LitElement {
         return socket;
       },
       onSessionLost: () => this.sessionLost(),
+      onRightsChanged: () => void this.rightsChanged(),
       log: (message, detail) => console.warn(`[tether] ${message}`, detail ?? ""),
     });
     this.store = store;
@@ -160,6 +205,7 @@ export class TetherApp extends LitElement {
     this.store?.stop();
     this.store = undefined;
     this.user = undefined;
+    this.teams = [];
     this.loginMessage = message;
     this.phase = "login";
   }
@@ -201,25 +247,47 @@ export class TetherApp extends LitElement {
           <header>
             <a class="brand" href="#/">Tether</a>
             <connection-indicator .store=${this.store}></connection-indicator>
-            <span class="user" data-user>${this.user?.username}</span>
+            <span class="user"
+              ><span data-user>${this.user?.username}</span
+              ><span class="role" data-role=${roleOf(this.user) ?? ""}>${roleLabel(roleOf(this.user) ?? "viewer")}</span></span
+            >
             <button id="logout" @click=${() => this.logout()}>Sign out</button>
             ${this.logoutError ? html`<p class="error" role="alert">${this.logoutError}</p>` : null}
           </header>
+          <app-nav .user=${this.user} .route=${this.route}></app-nav>
           <main tabindex="-1">${this.renderRoute()}</main>
         `;
     }
   }
 
   private renderRoute() {
-    if (this.route.view === "host") {
-      return html`<host-view
-        .store=${this.store}
-        .api=${this.api}
-        .hostId=${this.route.hostId}
-        .commandId=${this.route.commandId}
-      ></host-view>`;
+    const route = this.route;
+    const admin = can(this.user, "administer");
+    const adminOnly = html`<p class="forbidden muted" role="alert" data-forbidden>This page is for admins.</p>`;
+    switch (route.view) {
+      case "users":
+        return admin ? html`<users-page .api=${this.api} .teams=${this.teams} .user=${this.user}></users-page>` : adminOnly;
+      case "teams":
+        return admin
+          ? html`<teams-page .api=${this.api} .teams=${this.teams} @teams-changed=${() => this.loadTeams()}></teams-page>`
+          : adminOnly;
+      case "audit":
+        return admin ? html`<audit-page .api=${this.api}></audit-page>` : adminOnly;
+      case "tokens":
+        return html`<tokens-page .api=${this.api} .user=${this.user}></tokens-page>`;
+      case "account":
+        return html`<account-page .api=${this.api} .user=${this.user}></account-page>`;
+      case "fleet":
+        return html`<host-list .store=${this.store} .api=${this.api} .user=${this.user} .teams=${this.teams}></host-list>`;
     }
-    return html`<host-list .store=${this.store} .api=${this.api}></host-list>`;
+    return html`<host-view
+      .store=${this.store}
+      .api=${this.api}
+      .user=${this.user}
+      .teams=${this.teams}
+      .hostId=${route.hostId}
+      .commandId=${route.commandId}
+    ></host-view>`;
   }
 }
 

@@ -1,4 +1,6 @@
-import type { Chunk, Command, Host, User } from "@tether/protocol";
+import type { Chunk, Command, Host } from "@tether/protocol";
+import type { Principal, Role } from "./access";
+import type { ApiToken, AuditEntry, Team, UserRecord } from "./directory";
 
 /** A REST call that did not succeed. `status` 0 means the server could not be reached. */
 export class ApiError extends Error {
@@ -20,7 +22,14 @@ export interface ApiDeps {
   base?: string;
 }
 
-/** The REST half of CONTRACT §2, as typed calls. */
+/** What `PATCH /api/users/:id` may change. */
+export interface UserChanges {
+  role?: Role;
+  teams?: string[] | null;
+  password?: string;
+}
+
+/** The REST half of CONTRACT §2 and §4, as typed calls. */
 export type Api = ReturnType<typeof createApi>;
 
 export function createApi(deps: ApiDeps) {
@@ -48,28 +57,49 @@ export function createApi(deps: ApiDeps) {
   const id = encodeURIComponent;
   return {
     /** The signed-in user, or null without a valid session. */
-    async session(): Promise<User | null> {
+    async session(): Promise<Principal | null> {
       try {
-        return (await call<{ user: User }>("GET", "/api/session", undefined, { sessionCheck: false })).user;
+        return (await call<{ user: Principal }>("GET", "/api/session", undefined, { sessionCheck: false })).user;
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) return null;
         throw error;
       }
     },
     login: (username: string, password: string) =>
-      call<{ user: User }>("POST", "/api/session", { username, password }, { sessionCheck: false }),
+      call<{ user: Principal }>("POST", "/api/session", { username, password }, { sessionCheck: false }),
     logout: () => call<void>("DELETE", "/api/session", undefined, { sessionCheck: false }),
     /** The command signing public keys agents verify with (CONTRACT §5; no session needed). */
     signingKeys: () =>
       call<{ keys: { key_id: string; public_key: string }[] }>("GET", "/api/signing-keys", undefined, { sessionCheck: false }),
     listHosts: () => call<{ hosts: Host[] }>("GET", "/api/hosts"),
-    createHost: (name: string) => call<{ host: Host; token: string }>("POST", "/api/hosts", { name }),
+    /** Without `teamId` the server puts the host in the team `default`. */
+    createHost: (name: string, teamId?: string) =>
+      call<{ host: Host; token: string }>("POST", "/api/hosts", teamId ? { name, team_id: teamId } : { name }),
+    updateHost: (hostId: string, changes: { team_id?: string; name?: string }) =>
+      call<{ host: Host }>("PATCH", `/api/hosts/${id(hostId)}`, changes),
     rotateToken: (hostId: string) => call<{ token: string }>("POST", `/api/hosts/${id(hostId)}/token`, {}),
     removeHost: (hostId: string) => call<void>("DELETE", `/api/hosts/${id(hostId)}`),
     dispatch: (hostId: string, command: string, args: string[]) =>
       call<{ command: Command }>("POST", `/api/hosts/${id(hostId)}/commands`, { command, args }),
     getCommand: (commandId: string) => call<{ command: Command; output: Chunk[] }>("GET", `/api/commands/${id(commandId)}`),
     cancel: (commandId: string) => call<void>("POST", `/api/commands/${id(commandId)}/cancel`, {}),
+    changePassword: (current: string, password: string) => call<void>("POST", "/api/session/password", { current, password }),
+    listUsers: () => call<{ users: UserRecord[] }>("GET", "/api/users"),
+    createUser: (user: { username: string; password: string; role: Role; teams?: string[] | null }) =>
+      call<{ user: UserRecord }>("POST", "/api/users", user),
+    updateUser: (userId: string, changes: UserChanges) => call<{ user: UserRecord }>("PATCH", `/api/users/${id(userId)}`, changes),
+    removeUser: (userId: string) => call<void>("DELETE", `/api/users/${id(userId)}`),
+    listTeams: () => call<{ teams: Team[] }>("GET", "/api/teams"),
+    createTeam: (name: string) => call<{ team: Team }>("POST", "/api/teams", { name }),
+    listTokens: () => call<{ api_tokens: ApiToken[] }>("GET", "/api/tokens"),
+    createToken: (token: { name: string; role?: Role; expires_at?: number }) =>
+      call<{ token: string; api_token: ApiToken }>("POST", "/api/tokens", token),
+    revokeToken: (tokenId: string) => call<void>("DELETE", `/api/tokens/${id(tokenId)}`),
+    audit: (after: string | undefined, limit: number) =>
+      call<{ entries: AuditEntry[] }>(
+        "GET",
+        `/api/audit?${new URLSearchParams({ ...(after ? { after } : {}), limit: String(limit) }).toString()}`,
+      ),
   };
 }
 
@@ -84,6 +114,8 @@ async function errorMessage(response: Response): Promise<string> {
   const b = body as { message?: unknown; error?: unknown } | undefined;
   const nested = typeof b?.error === "object" && b.error !== null ? (b.error as { message?: unknown }).message : undefined;
   const message = nested ?? b?.message ?? b?.error;
+  // CONTRACT §4: a call the role does not allow answers 403 {"error":"forbidden"}.
+  if (response.status === 403 && message === "forbidden") return "Your role does not allow this.";
   if (typeof message === "string" && message !== "") return message;
   return `The server answered ${response.status} ${response.statusText}`.trim();
 }

@@ -35,6 +35,11 @@ export interface FleetSocketDeps {
    * when the session is gone.
    */
   checkSession(): Promise<boolean>;
+  /**
+   * The user's role or teams changed (close 4403, CONTRACT §4). The socket reconnects by
+   * itself, without `after`: what the user may see changed, so it starts from a new snapshot.
+   */
+  onRightsChanged?(): void;
   /** Defaults: `Math.random`, `setTimeout`, `clearTimeout`, `Date.now`. */
   random?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -42,6 +47,9 @@ export interface FleetSocketDeps {
   now?: () => number;
   log?: (message: string, detail?: unknown) => void;
 }
+
+/** Close code of CONTRACT §4: the user's rights changed; reconnect and the new ones apply. */
+export const RIGHTS_CHANGED = 4403;
 
 /** A connection that stayed up this long resets the backoff (ms). */
 const STABLE_AFTER_MS = 10_000;
@@ -141,6 +149,13 @@ export class FleetSocket {
       return;
     }
     this.setStatus("reconnecting");
+    if (code === RIGHTS_CHANGED) {
+      // Resuming would keep hosts the user may no longer see: take a fresh snapshot instead.
+      this.lastId = undefined;
+      this.timer = this.setTimer(() => this.connect(), goingAwayDelay(this.random));
+      this.deps.onRightsChanged?.();
+      return;
+    }
     // 1001: the hub is going away, come back at once. Anything else: back off; an overloaded
     // hub (1013) gets at least a few seconds even after a long, healthy connection.
     const attempt = this.attempt++;

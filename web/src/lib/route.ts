@@ -1,9 +1,14 @@
 /**
  * Hash routes, so the API can serve one static `index.html` at `/` with no server-side
  * fallback: `#/` the fleet, `#/hosts/ID` a host, `#/hosts/ID/commands/CID` a host with one
- * command's console open.
+ * command's console open; `#/users`, `#/teams`, `#/audit` (admins), `#/tokens` and
+ * `#/account` (everyone) the pages of CONTRACT §4.
  */
-export type Route = { view: "fleet" } | { view: "host"; hostId: string; commandId?: string };
+export type Route = { view: "fleet" } | { view: "host"; hostId: string; commandId?: string } | { view: PageView };
+
+/** The single pages, each reached by its own name. */
+export const PAGE_VIEWS = ["users", "teams", "audit", "tokens", "account"] as const;
+export type PageView = (typeof PAGE_VIEWS)[number];
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(safeDecode);
@@ -11,11 +16,14 @@ export function parseRoute(hash: string): Route {
     if (parts[2] === "commands" && parts[3]) return { view: "host", hostId: parts[1], commandId: parts[3] };
     return { view: "host", hostId: parts[1] };
   }
+  const page = PAGE_VIEWS.find((view) => view === parts[0]);
+  if (page && parts.length === 1) return { view: page };
   return { view: "fleet" };
 }
 
 export function hrefFor(route: Route): string {
   if (route.view === "fleet") return "#/";
+  if (route.view !== "host") return `#/${route.view}`;
   const host = `#/hosts/${encodeURIComponent(route.hostId)}`;
   return route.commandId ? `${host}/commands/${encodeURIComponent(route.commandId)}` : host;
 }
