@@ -81,7 +81,9 @@ export class TokensPage extends LitElement {
 
   private async submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const data = new FormData(event.target as HTMLFormElement);
+    // Kept now: once the handler awaits, the event no longer names its target (it left the shadow root).
+    const form = event.target as HTMLFormElement;
+    const data = new FormData(form);
     const name = formField(data, "name").trim();
     if (!name) return void (this.error = "Give the token a name, e.g. what uses it");
     if (!this.api || this.busy) return;
@@ -96,7 +98,7 @@ export class TokensPage extends LitElement {
         ...(expires !== undefined ? { expires_at: expires } : {}),
       });
       this.created = created;
-      (event.target as HTMLFormElement).reset();
+      form.reset();
       this.tokens = [created.api_token, ...(this.tokens ?? []).filter((t) => t.id !== created.api_token.id)];
     } catch (error) {
       this.error = `Could not create the token: ${(error as Error).message}`;
