@@ -20,7 +20,12 @@ describe("slow consumer", () => {
   afterAll(() => stack?.stop());
 
   test("a browser that stops reading is disconnected past the bound, the hub's memory stays bounded, and the browser resumes without loss", async () => {
-    stack = await startStack({ hubs: 1, env: { MAX_BUFFERED_BYTES: String(256 * 1024) } });
+    // 24 MiB of output in one command: past the default MAX_OUTPUT_BYTES_PER_COMMAND (16 MiB),
+    // which this test is not about, so the bound is raised above what it sends.
+    stack = await startStack({
+      hubs: 1,
+      env: { MAX_BUFFERED_BYTES: String(256 * 1024), MAX_OUTPUT_BYTES_PER_COMMAND: String(64 * 1024 * 1024) },
+    });
     const hub = stack.hubs[0]!;
     const cookie = await login(stack.api.url, stack.admin.username, stack.admin.password);
     const { host, token } = await createHost(stack.api.url, cookie, "firehose");
