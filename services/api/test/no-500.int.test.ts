@@ -75,6 +75,8 @@ test("no path, method, header or body makes a 500", async () => {
 });
 
 test("a host id used as a command id is a 404 (the shapes agree, the kinds do not)", async () => {
-  const res = await send(server.url, "GET", `/api/commands/${hostId}`, { cookie });
+  // A fresh session: the property above may have sent `DELETE /api/session` with the shared cookie.
+  const fresh = await loginCookie(server);
+  const res = await send(server.url, "GET", `/api/commands/${hostId}`, { cookie: fresh });
   expect(res.status).toBe(404);
 });
