@@ -222,10 +222,14 @@ describe("WebSockets through nginx", () => {
     expect(landed.filter((n) => n === 1)).toHaveLength(1);
     const other = 1 - holder;
 
+    // Waiting for the second `register` starts before the kill: the agent reconnects within
+    // milliseconds of the 1001, often before the hub's exit is awaited, and a wait begun after
+    // that would miss the line. 30 s: the hub's 10 s shutdown bound plus 10x the ~1 s reconnect.
+    const reRegistered = agent.waitForLine(new RegExp(` info registered host_id=${host.id}$`), 30_000, { fresh: true });
     const exit = await stack.hubs[holder]!.kill("SIGTERM");
     expect(exit).toEqual({ code: 0, signal: null });
     await agent.waitForLine(/ warn disconnected code=1001 /);
-    await agent.waitForLine(new RegExp(` info registered host_id=${host.id}$`), 5000, { fresh: true });
+    await reRegistered;
     // The killed hub no longer answers; the survivor took the agent's second `register`.
     const survivor = await scrape(stack.hubs[other]!.opsUrl);
     expect(survivor.sum("tether_frames_in_total", { kind: "agent", type: "register" })).toBe(before[other]! + 1);
