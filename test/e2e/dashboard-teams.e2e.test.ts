@@ -121,6 +121,8 @@ test("the operator, in another browser on the other hub, sees only staging's hos
   expect(await page.locator("host-view #rotate-token, host-view #remove-host, host-view #host-team").count()).toBe(0);
   dispatched = await runCommand(page, "echo hello-from-olive");
   await page.locator(`command-console .summary[data-command-id="${dispatched}"][data-status="succeeded"]`).waitFor();
+  // The output element renders its lines in its own update, after the summary: wait for its line count.
+  await page.locator('command-output[data-lines="1"]').waitFor();
   await expect(page.locator("command-output pre.output").textContent()).resolves.toBe("hello-from-olive\n");
   // Barrier: the prod command was logged before this one, and frames come in log order; so
   // any frame about the prod host would have arrived by now. None did.
