@@ -44,27 +44,8 @@ export interface AuditEntry {
   detail?: unknown;
 }
 
-/** Every audited action of CONTRACT §4, in the order the audit page's filter lists them. */
-export const AUDIT_ACTIONS = [
-  "session.login",
-  "session.login_failed",
-  "session.logout",
-  "session.password_changed",
-  "user.created",
-  "user.updated",
-  "user.deleted",
-  "team.created",
-  "host.created",
-  "host.updated",
-  "host.deleted",
-  "host.token_rotated",
-  "token.created",
-  "token.revoked",
-  "command.dispatched",
-  "command.cancelled",
-  "run.created",
-  "run.cancelled",
-] as const;
+/** Every audited action of CONTRACT §4, from the protocol (the audit page's filter lists them in this order). */
+export { AUDIT_ACTIONS } from "@tether/protocol";
 
 /** The team a host belongs to, when the server sent it (`host.team_id`, CONTRACT §4). */
 export function teamOf(host: object): string | undefined {
