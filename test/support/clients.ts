@@ -85,6 +85,12 @@ export interface BrowserOptions {
   /** Resume after this event id (`?after=`). */
   after?: string;
   timeoutMs?: number;
+  /**
+   * Without `after`, resolve only once the hub's first frame (the `hosts` snapshot) or its close
+   * has arrived (default true): an event the test causes later is then a `host_update`, never
+   * folded into a snapshot still being read. `false` resolves at the upgrade.
+   */
+  awaitSnapshot?: boolean;
 }
 
 /** An agent socket: `Authorization: Bearer <token>`. Resolves once open; rejects with {@link UpgradeRejectedError}. */
@@ -112,7 +118,16 @@ export function connectBrowser(wsUrl: string, cookie: string, options: BrowserOp
   const headers: Record<string, string> = { Cookie: cookie };
   const origin = options.origin === undefined ? httpOrigin(wsUrl) : options.origin;
   if (origin !== null) headers.Origin = origin;
-  return openSocket<HubToBrowser>(url.toString(), headers, "browser", options.timeoutMs);
+  const opened = openSocket<HubToBrowser>(url.toString(), headers, "browser", options.timeoutMs);
+  if (options.after !== undefined || options.awaitSnapshot === false) return opened;
+  return opened.then(async (socket) => {
+    await withTimeout(
+      socket.settled,
+      options.timeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      () => `browser ${wsUrl}: no snapshot after the upgrade`,
+    );
+    return socket;
+  });
 }
 
 /**

@@ -57,6 +57,9 @@ export class TestSocket<Known extends { type: string; payload: unknown } = never
   readonly closed: Promise<CloseInfo>;
   /** Set once closed. */
   closeInfo: CloseInfo | undefined;
+  /** Resolves at the first JSON frame or at the close, whichever comes first (consumes nothing). */
+  readonly settled: Promise<void>;
+  private settle: () => void = () => undefined;
   private readonly queue: Frame[] = [];
   private readonly waiters: Waiter[] = [];
 
@@ -67,9 +70,11 @@ export class TestSocket<Known extends { type: string; payload: unknown } = never
   ) {
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     ws.on("error", () => undefined); // reported through 'close' and the connect promise
+    this.settled = new Promise((resolve) => (this.settle = resolve));
     this.closed = new Promise((resolve) => {
       ws.once("close", (code, reason) => {
         this.closeInfo = { code, reason: reason.toString("utf8") };
+        this.settle();
         for (const waiter of this.waiters.splice(0)) {
           waiter.reject(
             new Error(`${this.label} closed (${code} ${this.closeInfo.reason}) while waiting for ${waiter.what}; ${this.describe()}`),
@@ -173,6 +178,7 @@ export class TestSocket<Known extends { type: string; payload: unknown } = never
       return;
     }
     this.frames.push(frame);
+    this.settle();
     const index = this.waiters.findIndex((w) => w.test(frame));
     if (index >= 0) this.waiters.splice(index, 1)[0]!.resolve(frame);
     else this.queue.push(frame);
