@@ -100,6 +100,7 @@ export const ConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** Addition: frames per second one agent socket may send (bursts of 4× that); over it → 1008. */
   AGENT_FRAMES_PER_SEC: z.coerce.number().int().min(1).default(5000),
+  REGISTER_GRACE_MS: z.coerce.number().int().min(1).max(60_000).default(250),
   /** Addition: frames per second one browser socket may send (bursts of 5× that); over it → 1008. */
   BROWSER_FRAMES_PER_SEC: z.coerce.number().int().min(1).default(20),
   /**

@@ -38,6 +38,7 @@ export interface HubDeps {
     | "TRUST_PROXY"
     | "PING_INTERVAL_MS"
     | "AGENT_FRAMES_PER_SEC"
+    | "REGISTER_GRACE_MS"
     | "BROWSER_FRAMES_PER_SEC"
     | "OFFLINE_TIMEOUT_MS"
     | "MAX_MESSAGE_BYTES"
@@ -154,6 +155,7 @@ export function createHub(deps: HubDeps): Hub {
     nodeId: config.NODE_ID,
     pingIntervalMs: config.PING_INTERVAL_MS,
     framesPerSec: config.AGENT_FRAMES_PER_SEC,
+    registerGraceMs: config.REGISTER_GRACE_MS,
     offlineTimeoutMs: config.OFFLINE_TIMEOUT_MS,
     onCommandFrame: (conn, frame) => commands.onAgentFrame(conn, frame),
     onRegistered: (conn) => commands.onAgentRegistered(conn),

@@ -19,13 +19,6 @@ import { FrameRateLimit } from "./rate-limit";
 import { WarnLimit } from "./warn-limit";
 import type { Subscriptions } from "../subscriptions";
 
-/**
- * How long a new agent socket may stay silent before its host goes online without `register`.
- * Agents send `register` right after the handshake, so it is nearly always one write, and a
- * silent client still shows Online within this bound of its handshake.
- */
-const REGISTER_GRACE_MS = 250;
-
 type RegisterPayload = Extract<AgentToHub, { type: "register" }>["payload"];
 
 /** The host as a `register` frame describes it. */
@@ -53,6 +46,12 @@ export interface AgentsDeps {
   pingIntervalMs: number;
   /** Sustained frames per second this kind of socket may send. */
   framesPerSec: number;
+  /**
+   * How long a new agent socket may stay silent before its host goes online without `register`
+   * (REGISTER_GRACE_MS). Agents send `register` right after the handshake, so it is nearly always
+   * one write, and a silent client still shows Online within this bound of its handshake.
+   */
+  registerGraceMs: number;
   offlineTimeoutMs: number;
   /** Frames about commands (output, command_finished), handled by the command relay. */
   onCommandFrame(conn: AgentConn, frame: Extract<AgentToHub, { type: "output" | "command_finished" }>): void;
@@ -122,7 +121,7 @@ export class Agents {
       }
     });
     // An agent registers right after the handshake; one that stays silent goes online anyway.
-    const grace = deps.clock.setTimeout(() => begin(undefined), REGISTER_GRACE_MS);
+    const grace = deps.clock.setTimeout(() => begin(undefined), deps.registerGraceMs);
     const begin = (register: RegisterPayload | undefined) => {
       if (conn.connecting) return;
       conn.connecting = true;
