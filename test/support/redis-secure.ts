@@ -101,28 +101,62 @@ export async function startSecureRedis(options: SecureRedisOptions): Promise<Sec
     args.push("--aclfile", path.join(dir, "users.acl"));
   }
   if (options.requirepass !== undefined) args.push("--requirepass", options.requirepass);
-  const server = spawnOwned("redis-server", args, { cwd: dir });
-  const lines: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    readLines(server.child, (line) => {
-      lines.push(line);
-      if (process.env.TETHER_TEST_VERBOSE === "1") process.stderr.write(`[redis-secure:${port}] ${line}\n`);
-      if (/Ready to accept connections/.test(line)) resolve();
-    });
-    server.exited.then((info) => reject(new Error(`redis-server exited before it was ready (code ${info.code}):\n${tail(lines)}`)), reject);
-  });
+  let server: RedisChild;
+  try {
+    server = await runRedisServer(args, dir, `redis-secure:${port}`);
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopped ??= stopChild(server).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
+    stopped ??= server.stop().finally(() => fs.rmSync(dir, { recursive: true, force: true }));
     return stopped;
   };
+  return { port, dir, tlsFiles, output: () => server.output(), stop };
+}
+
+/** One `redis-server` child (a server, a replica or a Sentinel) owned by the test. */
+export interface RedisChild {
+  readonly child: OwnedChild;
+  /** Every line it printed so far. */
+  output(): string;
+  /** SIGTERM and await the exit (SIGKILL after 10 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `redis-server args` in `cwd` and resolves once it logs that it is ready (a server: "Ready
+ * to accept connections"; a Sentinel: "Sentinel ID is"), or rejects with its output.
+ */
+export async function runRedisServer(
+  args: readonly string[],
+  cwd: string,
+  label: string,
+  ready = /Ready to accept connections|Sentinel ID is/,
+): Promise<RedisChild> {
+  const server = spawnOwned("redis-server", args, { cwd });
+  const lines: string[] = [];
+  const isReady = new Promise<void>((resolve, reject) => {
+    readLines(server.child, (line) => {
+      lines.push(line);
+      if (process.env.TETHER_TEST_VERBOSE === "1") process.stderr.write(`[${label}] ${line}\n`);
+      if (ready.test(line)) resolve();
+    });
+    server.exited.then(
+      (info) => reject(new Error(`${label}: redis-server exited before it was ready (code ${info.code}):\n${tail(lines)}`)),
+      reject,
+    );
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopped ??= stopChild(server));
   try {
-    await withTimeout(ready, 10_000, () => `redis-server on ${port} never got ready:\n${tail(lines)}`);
+    await withTimeout(isReady, 10_000, () => `${label}: redis-server never got ready:\n${tail(lines)}`);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { port, dir, tlsFiles, output: () => lines.join("\n"), stop };
+  return { child: server, output: () => lines.join("\n"), stop };
 }
 
 async function stopChild(child: OwnedChild): Promise<void> {

@@ -26,6 +26,23 @@ export const ConfigSchema = z.object({
    * `rediss://` REDIS_URL whose server the system CAs do not vouch for (a private CA).
    */
   REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /**
+   * Addition: Redis Sentinel. `host:port,host:port…` of the Sentinels; every connection (commands,
+   * Pub/Sub, BullMQ, sessions) then asks them for the current primary of REDIS_SENTINEL_NAME and
+   * follows a failover. REDIS_URL still gives the credentials, database and TLS (`rediss://`);
+   * its host and port are not used.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, "must be host:port[,host:port…]")
+    .optional(),
+  /** The Sentinels' name for the primary (`sentinel monitor <name> …`). */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only")
+    .default("mymaster"),
+  /** Password of the Sentinels themselves (their `requirepass`), when they ask for one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   /** Namespace for every key, channel and queue. */
   REDIS_PREFIX: z
     .string()

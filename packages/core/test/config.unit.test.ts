@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "../src/config";
+import { redisTarget } from "../src/redis";
 
 const issuesOf = (env: NodeJS.ProcessEnv): string[] => {
   try {
@@ -39,6 +40,22 @@ describe("configuration", () => {
   test("production requires SESSION_SECRET; admin needs both halves", () => {
     expect(issuesOf({ NODE_ENV: "production" })).toEqual(["SESSION_SECRET: required when NODE_ENV=production"]);
     expect(issuesOf({ ADMIN_USER: "root" })[0]).toMatch(/ADMIN_PASSWORD/);
+  });
+
+  test("Redis Sentinel: addresses checked and parsed, the name defaults to mymaster", () => {
+    expect(issuesOf({ REDIS_SENTINELS: "10.0.0.1" })[0]).toMatch(/^REDIS_SENTINELS:/);
+    expect(issuesOf({ REDIS_SENTINELS: "a:1,,b:2" })[0]).toMatch(/^REDIS_SENTINELS:/);
+    expect(issuesOf({ REDIS_SENTINEL_NAME: "has space" })[0]).toMatch(/^REDIS_SENTINEL_NAME:/);
+    const c = loadConfig({ REDIS_SENTINELS: " s1.internal:26379, 10.0.0.2:26380" });
+    expect(c.REDIS_SENTINEL_NAME).toBe("mymaster");
+    expect(redisTarget(c).sentinel).toEqual({
+      sentinels: [
+        { host: "s1.internal", port: 26379 },
+        { host: "10.0.0.2", port: 26380 },
+      ],
+      name: "mymaster",
+    });
+    expect(redisTarget(loadConfig({})).sentinel).toBeUndefined();
   });
 
   test("lists and flags are parsed", () => {
