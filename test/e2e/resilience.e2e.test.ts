@@ -181,6 +181,14 @@ test("Redis stopped for 5 s mid-stream: services stay up and report not ready, t
   };
   await Promise.all(everyone.map(notReady));
   const outageStarted = Date.now();
+  // Meanwhile the api answers 503 with Retry-After, never 500 (the session lookup itself fails).
+  for (const [method, path] of [
+    ["GET", "/api/hosts"],
+    ["POST", `/api/hosts/${hostId}/commands`],
+  ] as const) {
+    const during = await apiCall(s.api.url, cookie, method, path, method === "POST" ? { command: "true" } : undefined);
+    expect({ status: during.status, retryAfter: during.headers["retry-after"] }).toEqual({ status: 503, retryAfter: "1" });
+  }
   await new Promise((r) => setTimeout(r, 5000 - (Date.now() - outageStarted))); // the outage itself is the test's input
   await s.redis.startServer();
   for (const p of everyone) expect(p.exitInfo).toBeUndefined();

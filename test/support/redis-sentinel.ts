@@ -30,17 +30,27 @@ export interface SentinelSet {
   primaryAddress(): Promise<{ host: string; port: number }>;
   /** `kill -9` of the node that is primary at start. */
   killPrimary(): void;
+  /** `kill -9` of whichever data node the Sentinels call primary now; resolves with its port. */
+  killCurrentPrimary(): Promise<number>;
+  /**
+   * Starts a killed data node again with its first arguments (its data from the AOF when
+   * `appendonly`); the Sentinels make it a replica of the current primary. Resolves when it is up.
+   */
+  restartNode(port: number): Promise<void>;
+  /** The data nodes' ports. */
+  readonly dataPorts: readonly number[];
   /** Stops every process (SIGTERM, SIGKILL after 10 s) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
 
 /** Starts primary, replica (in sync) and three Sentinels (quorum 2, down after `downAfterMs`). */
-export async function startSentinelSet(options: { downAfterMs?: number } = {}): Promise<SentinelSet> {
+export async function startSentinelSet(options: { downAfterMs?: number; appendonly?: boolean } = {}): Promise<SentinelSet> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-sentinel-"));
   const name = "tether-primary";
   const dataPassword = `data-${randomBytes(8).toString("hex")}`;
   const sentinelPassword = `sentinel-${randomBytes(8).toString("hex")}`;
   const children: RedisChild[] = [];
+  const nodes = new Map<number, { args: string[]; dir: string; child: RedisChild }>();
   const clients: Redis[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -54,10 +64,11 @@ export async function startSentinelSet(options: { downAfterMs?: number } = {}): 
     const dataNode = async (port: number, extra: string[]) => {
       const nodeDir = path.join(dir, `node-${port}`);
       fs.mkdirSync(nodeDir);
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", nodeDir];
-      args.push("--requirepass", dataPassword, "--masterauth", dataPassword, ...extra);
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", nodeDir];
+      args.push("--appendonly", options.appendonly ? "yes" : "no", "--requirepass", dataPassword, "--masterauth", dataPassword, ...extra);
       const child = await runRedisServer(args, nodeDir, `redis:${port}`);
       children.push(child);
+      nodes.set(port, { args, dir: nodeDir, child });
       return child;
     };
     const primary = await dataNode(primaryPort!, []);
@@ -108,6 +119,22 @@ export async function startSentinelSet(options: { downAfterMs?: number } = {}): 
       replicaPort: replicaPort!,
       primaryAddress,
       killPrimary: () => signalOwned(primary.child, "SIGKILL"),
+      dataPorts: [primaryPort!, replicaPort!],
+      async killCurrentPrimary() {
+        const { port } = await primaryAddress();
+        const node = nodes.get(port);
+        if (!node) throw new Error(`the Sentinels name ${port} as primary, not one of ours`);
+        signalOwned(node.child.child, "SIGKILL");
+        await node.child.child.exited;
+        return port;
+      },
+      async restartNode(port) {
+        const node = nodes.get(port);
+        if (!node) throw new Error(`no data node on ${port}`);
+        if (!node.child.child.exitInfo) throw new Error(`the data node on ${port} is still running`);
+        node.child = await runRedisServer(node.args, node.dir, `redis:${port}`);
+        children.push(node.child);
+      },
       stop,
     };
   } catch (err) {

@@ -57,6 +57,20 @@ export function clientError(err: unknown): { status: number; code: string; messa
   return { status, code: "bad_request", message: "bad request" };
 }
 
+/**
+ * Redis (or BullMQ through it) could not be reached or would not take the write: no primary yet
+ * after a failover (READONLY from a demoted node, MASTERDOWN), a server still loading its data, a
+ * connection closed or refused, retries used up. The request may succeed in a moment: 503, not 500.
+ */
+export function storeUnavailable(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { name?: unknown; message?: unknown; code?: unknown };
+  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (typeof e.code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTCONN)$/.test(e.code)) return true;
+  const message = typeof e.message === "string" ? e.message : "";
+  return /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b|Connection is closed|Stream isn't writeable|connect ECONNREFUSED|redis not ready/.test(message);
+}
+
 /** The one place errors become responses: `{error: {code, message}}`. Only our own faults are 500s. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof HttpError) {
@@ -68,6 +82,12 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const client = clientError(err);
   if (client) {
     res.status(client.status).json({ error: { code: client.code, message: client.message } });
+    return;
+  }
+  if (storeUnavailable(err)) {
+    req.log?.warn({ err: (err as Error).message }, "request failed: store unavailable");
+    res.setHeader("Retry-After", "1");
+    res.status(503).json({ error: { code: "unavailable", message: "the store is unavailable, retry shortly" } });
     return;
   }
   req.log?.error({ err: (err as Error).message }, "request failed");
