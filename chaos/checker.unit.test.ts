@@ -29,6 +29,9 @@ describe("browsers", () => {
     const unknown = { ...seg(1, [2]), ids: [id(2), `${String(1_002).padStart(13, "0")}-00000001-e1`, id(3)] };
     expect(checkBrowsers(log, [[unknown]]).violations.map((v) => v.rule)).toEqual(["browser-unknown-event"]);
   });
+  test("what arrived after the log was read is not judged", () => {
+    expect(checkBrowsers(log, [[seg(1, [2, 3, 4, 5, 6, 7, 8])]]).violations).toEqual([]);
+  });
   test("a resync is counted, and checked from its own snapshot on", () => {
     const v = checkBrowsers(log, [[seg(1, [2]), seg(5, [6], { resync: true })]]);
     expect(v).toMatchObject({ violations: [], resyncs: 1 });

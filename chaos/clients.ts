@@ -58,7 +58,7 @@ export class ChaosAgent {
     const ws = new WebSocket(this.url, { headers: { Authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
     this.ws = ws;
     ws.on("open", () => ws.send(JSON.stringify({ type: "register", payload: { hostname: this.name } })));
-    ws.on("message", (data) => this.onFrame(ws, data.toString()));
+    ws.on("message", (data) => this.onFrame(ws, (data as Buffer).toString()));
     ws.on("error", () => undefined);
     ws.on("close", (code) => {
       if (this.ws !== ws) return;
@@ -185,7 +185,7 @@ export class ChaosBrowser {
     ws.on("message", (data) => {
       let frame: { type: string; id?: string; payload: Record<string, unknown> };
       try {
-        frame = JSON.parse(data.toString()) as typeof frame;
+        frame = JSON.parse((data as Buffer).toString()) as typeof frame;
       } catch {
         return;
       }

@@ -106,7 +106,7 @@ class Deployment {
 interface FaultRecord {
   fault: PlannedFault;
   startedAt: number;
-  /** ms from the fault being undone (restart done, SIGCONT sent…) until every agent and browser was back. */
+  /** ms from the fault's start until every agent was registered and every browser live again (0: none dropped). */
   recoveryMs: number | null;
   note: string;
 }
@@ -210,10 +210,31 @@ async function main(): Promise<void> {
       if (wait > 0) await delay(wait);
       if (Date.now() - phaseStart > opts.minutes * 60_000) break;
       const startedAt = Date.now();
+      // Watch the clients from the fault's start: when the first one dropped, when all were back.
+      let firstDown = 0;
+      let lastUp = 0;
+      let watching = true;
+      const watch = (async () => {
+        let before = true;
+        while (watching) {
+          const now = allBack();
+          if (!now && !firstDown) firstDown = Date.now();
+          if (now && !before) lastUp = Date.now();
+          before = now;
+          await delay(20);
+        }
+      })();
       const note = await inject(fault, deployment, agents, browsers, log);
-      const recoveryMs = await waitAllBack(RECOVERY_BOUND_MS);
-      records.push({ fault, startedAt, recoveryMs, note });
-      say(`${fault.kind}${note ? ` (${note})` : ""}: recovered ${recoveryMs === null ? "NOT within 60 s" : `in ${recoveryMs} ms`}`);
+      const back = await waitAllBack(RECOVERY_BOUND_MS);
+      await delay(40);
+      watching = false;
+      await watch;
+      const recoveryMs = back === null ? null : firstDown ? Math.max(lastUp, firstDown) - startedAt : 0;
+      const dropped = firstDown ? `first client dropped after ${firstDown - startedAt} ms` : "no client dropped";
+      records.push({ fault, startedAt, recoveryMs, note: `${note}; ${dropped}` });
+      say(
+        `${fault.kind} (${note}; ${dropped}): ${recoveryMs === null ? "NOT back within 60 s" : `all back ${recoveryMs} ms after the fault`}`,
+      );
     }
     loading = false;
     await load;
@@ -223,6 +244,8 @@ async function main(): Promise<void> {
     const settled = await waitAllBack(RECOVERY_BOUND_MS);
     const violations: Violation[] = [];
     if (settled === null) violations.push({ rule: "no-recovery", detail: "the fleet was not back 60 s after the last fault" });
+    const fiveHundreds = refused.get("500") ?? 0;
+    if (fiveHundreds) violations.push({ rule: "server-error", detail: `${fiveHundreds} dispatch(es) answered 500` });
     for (const r of records) {
       if (r.recoveryMs === null)
         violations.push({ rule: "no-recovery", detail: `${r.fault.kind} at +${r.fault.at} ms: not back within 60 s` });
@@ -302,14 +325,14 @@ async function main(): Promise<void> {
       const report = [
         `chaos report — seed ${opts.seed}, ${opts.minutes} min, ${agents.length} agents, ${browsers.length} browsers`,
         "",
-        "faults (offset from the fault phase's start; recovery = until every agent is registered and every browser live again):",
+        "faults (offset from the fault phase's start; recovery = from the fault until every agent is registered and every browser live again):",
         ...records.map(
           (r) =>
             `  +${((r.startedAt - phaseStart) / 1000).toFixed(1).padStart(6)} s  ${r.fault.kind.padEnd(15)} ${r.recoveryMs === null ? "NOT RECOVERED" : `${r.recoveryMs} ms`.padStart(8)}  ${r.note}`,
         ),
         "",
         `events checked: ${browserVerdict.checked} (log of ${logged.length}; ${browserVerdict.resyncs} explicit resyncs; ${browsers.reduce((n, b) => n + b.segments.length, 0)} browser segments)`,
-        `commands: ${accepted.length} accepted, ${[...refused.entries()].map(([s, n]) => `${n} refused with ${s}`).join(", ") || "none refused"}; ${redelivered} redelivered after a cut (answered again, not run again)`,
+        `commands: ${accepted.length} accepted, ${[...refused.entries()].map(([s, n]) => `${n} refused with ${s}`).join(", ") || "none refused"} (502: nginx with the one api down); ${redelivered} redelivered after a cut (answered again, not run again)`,
         `commands by final status: ${JSON.stringify(countBy([...statuses.values()].map((s) => s ?? "unknown")))}`,
         `hosts checked: ${hostVerdict.checked}`,
         "",
