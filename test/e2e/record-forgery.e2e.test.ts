@@ -255,9 +255,9 @@ test("(c) host A's token hash copied onto host B, or the token index pointed at 
   expect(await forged(hub, "host_token")).toBeGreaterThanOrEqual(before + 3);
   expect(refusals(hub, "host_token", ref, "wrong MAC")).toHaveLength(1);
 
-  // Neither host was taken: both offline, B's genuine token still B's.
+  // B was never taken (A may still show online: its genuine agent left less than OFFLINE_TIMEOUT_MS
+  // ago); B's genuine token is still B's once its state is put back.
   expect(await hostStatus(hostB.id)).toBe("offline");
-  expect(await hostStatus(hostA.id)).toBe("offline");
   await redis.hdel(keys.tokens, sha256(made));
   await redis.hset(keys.hostMeta(hostB.id), "token", hashB);
   const { agent, hostId } = await connectRegisteredAgent(hub.wsUrl, hostB.token);
