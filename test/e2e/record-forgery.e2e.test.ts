@@ -216,6 +216,13 @@ test("(b) a viewer's role flipped to admin in Redis: the next request, a new upg
   expect((await socket.waitClosed()).code).toBe(4403);
   expect(await browserUpgrade(vera.cookie)).toBe(401);
   expect(refusals(hub, "user", vera.id, "wrong MAC")).toHaveLength(1);
+
+  // The admin's genuine record, MAC and all, copied under vera's id: bound to another id, still absent.
+  await redis.hset(keys.userRecords, vera.id, (await redis.hget(keys.userRecords, adminId))!);
+  expect((await apiCall(stack.api.url, vera.cookie, "GET", "/api/users")).status).toBe(401);
+  expect(await browserUpgrade(vera.cookie)).toBe(401);
+  await refusal(stack.api, "user", vera.id, "bound to another id");
+  await refusal(hub, "user", vera.id, "bound to another id");
   expect((await apiCall(stack.api.url, admin, "GET", "/api/users")).json<{ users: { username: string }[] }>().users).toHaveLength(1);
 });
 
