@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { resolve } from "node:path";
 import { runService, type Logger } from "@tether/core";
@@ -71,12 +71,39 @@ function withLocalSigningKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, COMMAND_SIGNING_KEY_FILE: SIGNING_KEY_FILE };
 }
 
+/** Where `npm start` keeps its SESSION_SECRET when none is set, created on the first start. */
+const SESSION_SECRET_FILE = resolve(ROOT, ".data/session-secret");
+
+/**
+ * Without SESSION_SECRET, use the one in .data/, creating it (mode 0600) on the first start: it
+ * keys the MACs of users, tokens and hosts (issue 13.3), so a random one per start would make
+ * every record unverifiable after a restart. Never printed or logged.
+ */
+function withLocalSessionSecret(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.SESSION_SECRET !== undefined) return env;
+  mkdirSync(resolve(ROOT, ".data"), { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(SESSION_SECRET_FILE, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  chmodSync(SESSION_SECRET_FILE, 0o600);
+  return { ...env, SESSION_SECRET: readFileSync(SESSION_SECRET_FILE, "utf8").trim() };
+}
+
+const localSessionSecret = process.env.SESSION_SECRET === undefined;
+
 /** Everything in one process: api + hub + worker + dashboard on PORT. */
 void runService(
   "all",
   ["command", "subscriber", "bullmq"],
   async ({ config, redis, clock, log, metrics, app }) => {
-    if (config.sessionSecretGenerated) log.warn("SESSION_SECRET is not set: using a random one; everyone logs in again after a restart");
+    if (localSessionSecret) {
+      log.warn(
+        { file: SESSION_SECRET_FILE },
+        "SESSION_SECRET is not set: using the one npm start keeps in .data (created on the first start)",
+      );
+    }
     const api = createApi({ config, redis, clock, log, metrics, staticDir: WEB_DIST });
     const hub = createHub({ config, redis, clock, log, metrics });
     const worker = createWorker({ config, redis, clock, log, metrics });
@@ -103,7 +130,7 @@ void runService(
   },
   {
     signsCommands: true,
-    env: () => withLocalSigningKey(process.env),
+    env: () => withLocalSessionSecret(withLocalSigningKey(process.env)),
     async prepare({ log }) {
       // A fresh clone has no web/dist: build the dashboard (a second or two) before serving it.
       ensureDashboardBuilt();

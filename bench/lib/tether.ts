@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Redis } from "ioredis";
-import { EventLog, HostStore, createKeys } from "@tether/core";
+import { EventLog, HostStore, RecordMacs, createKeys } from "@tether/core";
 import { pollUntil } from "./clock";
 import { apiCall, login } from "../../test/support/clients";
 import { startStack, type ServiceProcess, type Stack } from "../../test/support/processes";
@@ -72,7 +72,12 @@ export async function startTether(options: { profileDir?: string } = {}): Promis
     const cookie = await login(stack.api.url, stack.admin.username, stack.admin.password);
     client = newRedisClient(redis.url);
     const keys = createKeys(redis.prefix);
-    const hosts = new HostStore(client, keys, new EventLog({ redis: client, keys, maxLen: 100_000 }));
+    const hosts = new HostStore(
+      client,
+      keys,
+      new EventLog({ redis: client, keys, maxLen: 100_000 }),
+      new RecordMacs(stack.env.SESSION_SECRET!),
+    );
     const started = stack;
     const db = client;
     return {

@@ -4,6 +4,7 @@ import { DEFAULT_TEAM, type Host } from "@tether/protocol";
 import type { EventLog, Op } from "./event-log";
 import { casUpdate } from "./projection";
 import type { Keys } from "./keys";
+import { hostTokenMacFields, type RecordMacs } from "./record-mac";
 
 /** A host's private state, beside its public projection. */
 export interface HostMeta {
@@ -37,6 +38,8 @@ export class HostStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly log: EventLog,
+    /** MACs binding each token hash to its host (issue 13.3). */
+    private readonly macs: RecordMacs,
   ) {}
 
   async get(id: string): Promise<Host | null> {
@@ -51,7 +54,47 @@ export class HostStore {
 
   /** Host id for a token, or null. */
   async idForToken(token: string): Promise<string | null> {
-    return this.redis.hget(this.keys.tokens, hashToken(token));
+    return this.idForTokenHash(hashToken(token));
+  }
+
+  /**
+   * Host id for a token's hash, or null: none, or a binding whose MAC does not hold (the index
+   * pointed at another host, a hash copied onto one, or added by hand), reported as forged. One
+   * round trip and one HMAC: the hub asks at every agent upgrade.
+   */
+  async idForTokenHash(tokenHash: string): Promise<string | null> {
+    const [[, hostId], [, mac]] = (await this.redis
+      .multi()
+      .hget(this.keys.tokens, tokenHash)
+      .hget(this.keys.tokenMacs, tokenHash)
+      .exec()) as [[unknown, string | null], [unknown, string | null]];
+    if (hostId === null) return null;
+    if (!this.macs.verify("host_token", hostTokenMacFields(tokenHash, hostId), mac)) {
+      this.macs.refused("host_token", `${hostId} ${tokenHash.slice(0, 8)}…`, mac === null ? "missing MAC" : "wrong MAC");
+      return null;
+    }
+    return hostId;
+  }
+
+  /** The MAC of a token hash's binding to a host. */
+  private tokenMac(tokenHash: string, hostId: string): string {
+    return this.macs.mac("host_token", hostTokenMacFields(tokenHash, hostId));
+  }
+
+  /** Bindings from before MACs, each with its MAC (start-up migration only). */
+  async unsealed(): Promise<Array<{ tokenHash: string; hostId: string; mac: string }>> {
+    const [[, bindings], [, macs]] = (await this.redis.multi().hgetall(this.keys.tokens).hgetall(this.keys.tokenMacs).exec()) as [
+      [unknown, Record<string, string>],
+      [unknown, Record<string, string>],
+    ];
+    return Object.entries(bindings)
+      .filter(([tokenHash]) => macs[tokenHash] === undefined)
+      .map(([tokenHash, hostId]) => ({ tokenHash, hostId, mac: this.tokenMac(tokenHash, hostId) }));
+  }
+
+  /** Does any binding carry a MAC (valid or not)? */
+  async anySealed(): Promise<boolean> {
+    return (await this.redis.hlen(this.keys.tokenMacs)) > 0;
   }
 
   async meta(id: string): Promise<HostMeta | null> {
@@ -72,6 +115,7 @@ export class HostStore {
         { cmd: "HSET", key: this.keys.hosts, args: [id, JSON.stringify(host)] },
         { cmd: "HSET", key: this.keys.hostMeta(id), args: ["v", 1, "epoch", 0, "node", "", "token", tokenHash, "created_at", now] },
         { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
+        { cmd: "HSET", key: this.keys.tokenMacs, args: [tokenHash, this.tokenMac(tokenHash, id)] },
         { cmd: "HSET", key: this.keys.hostTeams, args: [id, teamId] },
       ],
       team: teamId,
@@ -136,7 +180,9 @@ export class HostStore {
       meta: { token: tokenHash },
       extraOps: [
         { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
+        { cmd: "HDEL", key: this.keys.tokenMacs, args: [meta.token] },
         { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
+        { cmd: "HSET", key: this.keys.tokenMacs, args: [tokenHash, this.tokenMac(tokenHash, id)] },
       ],
     }));
     return done ? token : null;
@@ -152,6 +198,7 @@ export class HostStore {
       ops: [
         { cmd: "HDEL", key: this.keys.hosts, args: [id] },
         { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
+        { cmd: "HDEL", key: this.keys.tokenMacs, args: [meta.token] },
         { cmd: "DEL", key: this.keys.hostMeta(id), args: [] },
         { cmd: "HDEL", key: this.keys.hostTeams, args: [id] },
       ],

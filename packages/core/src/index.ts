@@ -17,6 +17,8 @@ export * from "./principal";
 export * from "./process";
 export * from "./projection";
 export * from "./rebuild";
+export * from "./record-mac";
+export * from "./record-migration";
 export * from "./redis";
 export * from "./service";
 export * from "./session";

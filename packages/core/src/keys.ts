@@ -21,6 +21,8 @@ export function createKeys(prefix: string) {
     hostMeta: (hostId: string) => `${p}:host:${hostId}`,
     /** Hash token hash → host id. */
     tokens: `${p}:tokens`,
+    /** Hash token hash → MAC binding that hash to its host id (issue 13.3; `record-mac.ts`). */
+    tokenMacs: `${p}:token-macs`,
     /** Hash id → command JSON (projection). */
     commands: `${p}:commands`,
     /** Hash of a command's private state: next_seq. */

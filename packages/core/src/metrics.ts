@@ -43,6 +43,21 @@ function byKindAndType(name: string, help: string, registry: Registry): (kind: s
   };
 }
 
+/**
+ * Records refused because their MAC is missing or wrong (issue 13.3), by kind: each refusal counts.
+ * Every kind starts at 0, so a scrape shows the series before the first forgery.
+ */
+function forgedRecordsCounter(registry: Registry) {
+  const counter = new Counter({
+    name: "tether_forged_records_total",
+    help: "Records refused because their MAC is missing or wrong (written outside Tether), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  for (const kind of ["user", "api_token", "session", "host_token"]) counter.labels(kind).inc(0);
+  return counter;
+}
+
 /** One Prometheus registry per process, with the default process metrics. */
 export function createMetrics(service: string, nodeId: string) {
   const registry = new Registry();
@@ -95,6 +110,7 @@ export function createMetrics(service: string, nodeId: string) {
       help: "Browser sockets closed for buffering too much",
       registers: [registry],
     }),
+    forgedRecords: forgedRecordsCounter(registry),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -4,16 +4,23 @@ import { CommandStore } from "./commands";
 import { EventLog } from "./event-log";
 import { HostStore } from "./hosts";
 import { createKeys } from "./keys";
+import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { RecordMacs } from "./record-mac";
 import { TeamStore } from "./team-store";
 import { ApiTokenStore } from "./token-store";
 import { UserStore } from "./user-store";
 
-/** The event log and the projections' stores over one Redis connection, as every service uses them. */
+/**
+ * The event log and the projections' stores over one Redis connection, as every service uses them.
+ * Users, API tokens and host-token bindings are MAC'd with keys from SESSION_SECRET (issue 13.3):
+ * a refused record is counted in `metrics` and logged once to `log`.
+ */
 export function createStores(
   redis: Redis,
-  config: Pick<Config, "REDIS_PREFIX" | "LOG_MAX_LEN" | "MAX_OUTPUT_BYTES_PER_COMMAND" | "OUTPUT_MAX_AGE_MS">,
+  config: Pick<Config, "REDIS_PREFIX" | "LOG_MAX_LEN" | "MAX_OUTPUT_BYTES_PER_COMMAND" | "OUTPUT_MAX_AGE_MS" | "SESSION_SECRET">,
   metrics: Metrics,
+  log?: Logger,
 ) {
   const keys = createKeys(config.REDIS_PREFIX);
   const eventLog = new EventLog({
@@ -23,14 +30,16 @@ export function createStores(
     maxOutputBytes: config.MAX_OUTPUT_BYTES_PER_COMMAND,
     observe: (s) => metrics.appendSeconds.observe(s),
   });
+  const macs = new RecordMacs(config.SESSION_SECRET, { count: (kind) => metrics.forgedRecords.labels(kind), log });
   return {
     keys,
     eventLog,
-    hosts: new HostStore(redis, keys, eventLog),
+    macs,
+    hosts: new HostStore(redis, keys, eventLog, macs),
     commands: new CommandStore(redis, keys, eventLog, config.OUTPUT_MAX_AGE_MS),
-    users: new UserStore(redis, keys),
+    users: new UserStore(redis, keys, macs),
     teams: new TeamStore(redis, keys),
-    apiTokens: new ApiTokenStore(redis, keys),
+    apiTokens: new ApiTokenStore(redis, keys, macs),
   };
 }
 export type Stores = ReturnType<typeof createStores>;

@@ -3,11 +3,12 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { RoleSchema, type Role } from "@tether/protocol";
 import type { Keys } from "./keys";
+import { apiTokenMacFields, type RecordMacs } from "./record-mac";
 
 /**
  * An API token record as stored: its hash, owner and role (what grants rights) in one JSON
- * value, read by {@link ApiTokenStore.readRecord} and written in {@link ApiTokenStore.create}
- * only (issue 13.3 adds a MAC there).
+ * value, read through {@link ApiTokenStore.verified} and written in {@link ApiTokenStore.create}
+ * only, with a MAC over those fields and the id (issue 13.3): one without a valid MAC is absent.
  */
 const StoredApiTokenSchema = z.object({
   id: z.string(),
@@ -17,6 +18,8 @@ const StoredApiTokenSchema = z.object({
   hash: z.string(),
   created_at: z.number(),
   expires_at: z.number().nullable(),
+  /** HMAC over {@link apiTokenMacFields} (absent only in records from before issue 13.3). */
+  mac: z.string().optional(),
 });
 export type StoredApiToken = z.infer<typeof StoredApiTokenSchema>;
 
@@ -30,6 +33,7 @@ export class ApiTokenStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly macs: RecordMacs,
   ) {}
 
   async create(input: {
@@ -51,19 +55,58 @@ export class ApiTokenStore {
     };
     await this.redis
       .multi()
-      .hset(this.keys.apiTokens, record.id, JSON.stringify(record))
+      .hset(this.keys.apiTokens, record.id, this.seal(record))
       .hset(this.keys.apiTokenIndex, record.hash, record.id)
       .sadd(this.keys.userApiTokens(input.ownerId), record.id)
       .exec();
     return { token, record };
   }
 
-  /** The one read path of a token record. */
+  /** The one read path of a token record (null: none, or one that does not parse or verify). */
   async readRecord(id: string): Promise<StoredApiToken | null> {
     const json = await this.redis.hget(this.keys.apiTokens, id);
-    if (json === null) return null;
-    const parsed = StoredApiTokenSchema.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : null;
+    return json === null ? null : this.verified(json, id);
+  }
+
+  /** The record stored under `id` if its MAC holds for it under this id; else null, reported. */
+  private verified(json: string, id: string): StoredApiToken | null {
+    const r = parseRecord(json);
+    if (!r) {
+      this.macs.refused("api_token", id, "missing MAC");
+      return null;
+    }
+    if (r.id !== id) {
+      this.macs.refused("api_token", id, "bound to another id");
+      return null;
+    }
+    if (!this.macs.verify("api_token", apiTokenMacFields(r), r.mac)) {
+      this.macs.refused("api_token", id, r.mac === undefined ? "missing MAC" : "wrong MAC");
+      return null;
+    }
+    return r;
+  }
+
+  /** The stored JSON of a record: its fields and their MAC. */
+  private seal(record: StoredApiToken): string {
+    const { mac: _old, ...fields } = record;
+    return JSON.stringify({ ...fields, mac: this.macs.mac("api_token", apiTokenMacFields(fields)) });
+  }
+
+  /** Records from before MACs, with the JSON each becomes (start-up migration only). */
+  async unsealed(): Promise<Array<{ id: string; json: string; sealed: string }>> {
+    const all = await this.redis.hgetall(this.keys.apiTokens);
+    const out: Array<{ id: string; json: string; sealed: string }> = [];
+    for (const [id, json] of Object.entries(all)) {
+      const r = parseRecord(json);
+      if (r && r.mac === undefined && r.id === id) out.push({ id, json, sealed: this.seal(r) });
+    }
+    return out;
+  }
+
+  /** Does any token record carry a MAC field (valid or not)? */
+  async anySealed(): Promise<boolean> {
+    const all = await this.redis.hvals(this.keys.apiTokens);
+    return all.some((json) => parseRecord(json)?.mac !== undefined);
   }
 
   /** The record a presented token belongs to (expiry is the caller's to judge), or null. */
@@ -72,7 +115,12 @@ export class ApiTokenStore {
     const id = await this.redis.hget(this.keys.apiTokenIndex, hash);
     if (id === null) return null;
     const record = await this.readRecord(id);
-    return record && record.hash === hash ? record : null;
+    if (record && record.hash !== hash) {
+      // The index is not MAC'd: pointing one token's hash at another token's record proves nothing.
+      this.macs.refused("api_token", id, "bound to another id");
+      return null;
+    }
+    return record;
   }
 
   /** Every token, or one owner's. */
@@ -106,5 +154,14 @@ export class ApiTokenStore {
     for (const id of ids) await this.remove(id);
     await this.redis.del(this.keys.userApiTokens(ownerId));
     return ids.length;
+  }
+}
+
+function parseRecord(json: string): StoredApiToken | null {
+  try {
+    const parsed = StoredApiTokenSchema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
   }
 }

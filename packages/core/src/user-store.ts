@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { RoleSchema, TeamsSchema, type Role, type User } from "@tether/protocol";
 import type { Keys } from "./keys";
+import { userMacFields, type RecordMacs } from "./record-mac";
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
 /** scrypt cost (N=2^15, r=8, p=1: ~50 ms and 32 MiB per hash on a current core). */
@@ -12,8 +13,9 @@ const KEYLEN = 32;
 
 /**
  * A user record as stored: everything that grants rights (username, role, teams, password hash)
- * in one JSON value, read by {@link UserStore.readRecord} and written by {@link UserStore.write}
- * only, so a MAC over it (issue 13.3) goes in exactly one place each way.
+ * in one JSON value, read through {@link UserStore.verified} and written by {@link UserStore.write}
+ * only, with a MAC over those fields and the id (issue 13.3, `record-mac.ts`): a record without a
+ * valid one is treated as absent.
  */
 const StoredUserSchema = z.object({
   id: z.string(),
@@ -23,6 +25,8 @@ const StoredUserSchema = z.object({
   hash: z.string(),
   salt: z.string(),
   created_at: z.number().optional(),
+  /** HMAC over {@link userMacFields} (absent only in records from before issue 13.3). */
+  mac: z.string().optional(),
 });
 export type StoredUser = z.infer<typeof StoredUserSchema>;
 
@@ -66,7 +70,7 @@ type RedisWithUserWrite = Redis & { tetherUserWrite(numKeys: number, ...args: st
 export type UserWriteResult = "ok" | "exists" | "missing" | "last_admin";
 
 /** The public view of a record (CONTRACT §4 `user`). */
-export function publicUser(r: StoredUser): User {
+export function publicUser(r: Omit<StoredUser, "mac">): User {
   return { id: r.id, username: r.username, role: r.role, teams: r.role === "admin" ? null : r.teams };
 }
 
@@ -83,15 +87,37 @@ export class UserStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
+    private readonly macs: RecordMacs,
   ) {
     this.redis = redis as RedisWithUserWrite;
     if (typeof this.redis.tetherUserWrite !== "function") redis.defineCommand("tetherUserWrite", { lua: USER_WRITE_LUA });
   }
 
-  /** The one read path of a user record (null: no such user, or a record that does not parse). */
+  /** The one read path of a user record (null: no such user, or one that does not parse or verify). */
   async readRecord(id: string): Promise<StoredUser | null> {
     const json = await this.redis.hget(this.keys.userRecords, id);
-    return json === null ? null : parseRecord(json);
+    return json === null ? null : this.verified(json, id);
+  }
+
+  /**
+   * The record stored under `id` if it parses and its MAC holds for it under this very id; else
+   * null, reported (counted, logged once): the caller sees exactly what it would with no record.
+   */
+  private verified(json: string, id: string): StoredUser | null {
+    const r = parseRecord(json);
+    if (!r) {
+      this.macs.refused("user", id, "missing MAC");
+      return null;
+    }
+    if (r.id !== id) {
+      this.macs.refused("user", id, "bound to another id");
+      return null;
+    }
+    if (!this.macs.verify("user", userMacFields(r), r.mac)) {
+      this.macs.refused("user", id, r.mac === undefined ? "missing MAC" : "wrong MAC");
+      return null;
+    }
+    return r;
   }
 
   async get(id: string): Promise<User | null> {
@@ -101,13 +127,19 @@ export class UserStore {
 
   async byUsername(username: string): Promise<StoredUser | null> {
     const id = await this.redis.hget(this.keys.usernames, username);
-    return id === null ? null : this.readRecord(id);
+    const r = id === null ? null : await this.readRecord(id);
+    if (r && r.username !== username) {
+      // The index is not MAC'd: pointing a name at another user's record logs in no one.
+      this.macs.refused("user", r.id, "bound to another id");
+      return null;
+    }
+    return r;
   }
 
   async list(): Promise<User[]> {
-    const all = await this.redis.hvals(this.keys.userRecords);
-    return all
-      .map(parseRecord)
+    const all = await this.redis.hgetall(this.keys.userRecords);
+    return Object.entries(all)
+      .map(([id, json]) => this.verified(json, id))
       .filter((r): r is StoredUser => r !== null)
       .map(publicUser)
       .sort((a, b) => a.username.localeCompare(b.username));
@@ -144,7 +176,7 @@ export class UserStore {
     const secret = change.password === undefined ? null : await this.secretFor(change.password);
     for (let attempt = 0; attempt < 20; attempt++) {
       const json = await this.redis.hget(this.keys.userRecords, id);
-      const cur = json === null ? null : parseRecord(json);
+      const cur = json === null ? null : this.verified(json, id);
       if (!cur || json === null) return { result: "missing" };
       const role = change.role ?? cur.role;
       const next: StoredUser = {
@@ -164,7 +196,7 @@ export class UserStore {
   async remove(id: string): Promise<{ result: UserWriteResult; before?: User }> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const json = await this.redis.hget(this.keys.userRecords, id);
-      const cur = json === null ? null : parseRecord(json);
+      const cur = json === null ? null : this.verified(json, id);
       if (!cur || json === null) return { result: "missing" };
       const res = await this.write("delete", cur, json);
       if (res === "conflict") continue;
@@ -187,14 +219,47 @@ export class UserStore {
   }
 
   /**
+   * Records from before MACs (issue 13.3): each one that parses and has no `mac`, with the JSON it
+   * becomes once MAC'd. For the start-up migration ({@link migrateRecordMacs}) only.
+   */
+  async unsealed(): Promise<Array<{ id: string; json: string; sealed: string }>> {
+    const all = await this.redis.hgetall(this.keys.userRecords);
+    const out: Array<{ id: string; json: string; sealed: string }> = [];
+    for (const [id, json] of Object.entries(all)) {
+      const r = parseRecord(json);
+      if (r && r.mac === undefined && r.id === id) out.push({ id, json, sealed: this.seal(r) });
+    }
+    return out;
+  }
+
+  /** Does any user record carry a MAC field (valid or not)? Then the store is past the migration. */
+  async anySealed(): Promise<boolean> {
+    const all = await this.redis.hvals(this.keys.userRecords);
+    return all.some((json) => parseRecord(json)?.mac !== undefined);
+  }
+
+  /** The stored JSON of a record: its fields and their MAC. */
+  private seal(record: StoredUser): string {
+    const { mac: _old, ...fields } = record;
+    return JSON.stringify({ ...fields, mac: this.macs.mac("user", userMacFields(fields)) });
+  }
+
+  /**
    * v1 kept one hash of users keyed by username, roles unknown: each becomes an admin (it had
    * every right before), with its id and password kept, and leaves the old hash. Idempotent;
    * several api nodes starting at once migrate each user once. Returns how many moved.
+   *
+   * Only while the store predates MACs (`trusted`): afterwards a v1 record can only have been
+   * planted (it would otherwise become an admin at the next start), so it is refused and left.
    */
-  async migrateLegacy(): Promise<number> {
+  async migrateLegacy(trusted = true): Promise<number> {
     const legacy = await this.redis.hgetall(this.keys.legacyUsers);
     let moved = 0;
     for (const [username, json] of Object.entries(legacy)) {
+      if (!trusted) {
+        this.macs.refused("user", `v1:${username}`, "missing MAC");
+        continue;
+      }
       const old = LegacyUserSchema.safeParse(safeJson(json));
       if (old.success) {
         const record: StoredUser = { ...old.data, username, role: "admin", teams: null };
@@ -224,7 +289,7 @@ export class UserStore {
       op,
       record.id,
       record.username,
-      JSON.stringify(record),
+      this.seal(record),
       expected ?? "",
       record.role === "admin" ? "1" : "0",
     );

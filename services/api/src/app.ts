@@ -11,6 +11,7 @@ import {
   SYSTEM_ACTOR,
   createCommandSigner,
   createStores,
+  migrateRecordMacs,
   SESSION_COOKIE,
   type Clock,
   type Config,
@@ -76,7 +77,8 @@ export interface Api {
   /** The Express app; the caller mounts ops routes and calls `listen`. */
   app: Express;
   /**
-   * Migrate v1's users (each becomes an admin), then create the admin from
+   * Seal records from before MACs and migrate v1's users (each becomes an admin) while the store
+   * predates MACs (`migrateRecordMacs`), then create the admin from
    * ADMIN_USER/ADMIN_PASSWORD, or, with `generateIfNone` and no users, a random one.
    */
   bootstrapAdmin(opts: { generateIfNone: boolean }): Promise<{ username: string; password: string } | null>;
@@ -86,7 +88,7 @@ export interface Api {
 /** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
 export function createApi(deps: ApiDeps): Api {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, users, teams, apiTokens } = createStores(redis.command, config, metrics);
+  const { keys, eventLog, hosts, commands, users, teams, apiTokens, macs } = createStores(redis.command, config, metrics, log);
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
@@ -108,7 +110,7 @@ export function createApi(deps: ApiDeps): Api {
     cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
     signer,
   };
-  const auth = authenticate({ users, apiTokens, clock });
+  const auth = authenticate({ users, apiTokens, clock, macs });
   const bus = { redis: redis.command, keys, nodeId: config.NODE_ID };
 
   const app = express();
@@ -146,6 +148,7 @@ export function createApi(deps: ApiDeps): Api {
     sessionRoutes({
       ...bus,
       users,
+      macs,
       audit,
       loginLimit: config.LOGIN_RATE_LIMIT,
       loginUserLimit: config.LOGIN_USER_RATE_LIMIT,
@@ -172,7 +175,12 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     async bootstrapAdmin({ generateIfNone }) {
-      const migrated = await users.migrateLegacy();
+      // Records from before MACs get theirs (issue 13.3), then v1's users move (record-migration.ts).
+      const m = await migrateRecordMacs({ redis: redis.command, keys, users, apiTokens, hosts });
+      if (m.sealed && m.users + m.tokens + m.hosts > 0) {
+        log.warn(m, `records: added MACs to ${m.users} users, ${m.tokens} tokens, ${m.hosts} hosts (written before record MACs)`);
+      }
+      const migrated = m.legacyUsers;
       if (migrated > 0) log.info({ users: migrated }, "migrated users from the single-user format; each is now an admin");
       const createAdmin = async (username: string, password: string) => {
         const user = await users.create({ username, password, role: "admin", teams: null, now: clock.now() });

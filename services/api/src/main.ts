@@ -11,7 +11,9 @@ void runService(
   ["command", "bullmq"],
   async ({ config, redis, clock, log, metrics, app }) => {
     if (config.sessionSecretGenerated) {
-      log.warn("SESSION_SECRET is not set: using a random one; sessions end with this process and hubs cannot read them");
+      log.warn(
+        "SESSION_SECRET is not set: using a random one; sessions, users, tokens and hosts made now fail their MACs after a restart, and hubs cannot read them",
+      );
     }
     if (config.commandSigningKeyGenerated) {
       log.warn("COMMAND_SIGNING_KEY is not set: using a random one; agents verifying commands reject them after a restart");

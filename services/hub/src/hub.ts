@@ -75,7 +75,7 @@ export interface Hub {
 /** A stateless hub node: terminates agent and browser sockets and relays through Redis. */
 export function createHub(deps: HubDeps): Hub {
   const { config, redis, clock, log, metrics } = deps;
-  const stores = createStores(redis.command, config, metrics);
+  const stores = createStores(redis.command, config, metrics, log);
   const { keys, eventLog, hosts, users } = stores;
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, { connection: redis.bullmq, prefix: keys.bullPrefix });
@@ -209,6 +209,8 @@ export function createHub(deps: HubDeps): Hub {
         redis: redis.command,
         keys,
         users,
+        hosts,
+        macs: stores.macs,
         sessionSecret: config.SESSION_SECRET,
         allowedOrigins: config.ALLOWED_ORIGINS,
         trustProxy: config.TRUST_PROXY,

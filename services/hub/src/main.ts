@@ -7,7 +7,9 @@ void runService(
   ["command", "subscriber", "bullmq"],
   async ({ config, redis, clock, log, metrics }) => {
     if (config.sessionSecretGenerated) {
-      log.warn("SESSION_SECRET is not set: browsers logged in through another process cannot connect to this hub");
+      log.warn(
+        "SESSION_SECRET is not set: browsers and agents whose sessions and tokens another process made cannot connect to this hub (record MACs)",
+      );
     }
     if (config.commandSigningKeyGenerated) {
       log.warn("COMMAND_SIGNING_KEY is not set: using a random one; agents holding the api's key reject what this hub signs");

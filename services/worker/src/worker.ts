@@ -18,6 +18,7 @@ export interface WorkerDeps {
     | "LOG_MAX_AGE_MS"
     | "MAX_OUTPUT_BYTES_PER_COMMAND"
     | "OUTPUT_MAX_AGE_MS"
+    | "SESSION_SECRET"
   >;
   /** Caller-owned connections: `command` for reads/writes, `bullmq` for queues and workers. */
   redis: { command: Redis; bullmq: Redis };
@@ -36,7 +37,7 @@ export interface TetherWorker {
 /** The BullMQ worker: command queue and TTLs, offline checks, and the dead-hub sweep. */
 export function createWorker(deps: WorkerDeps): TetherWorker {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics);
+  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics, log);
   const queueOpts = { connection: redis.bullmq, prefix: keys.bullPrefix };
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts);
   const commandQueue = new Queue(QueueName.COMMANDS, queueOpts);

@@ -1,12 +1,23 @@
 import type { RequestHandler } from "express";
 import type { User } from "@tether/protocol";
-import { principalForApiToken, principalForUser, type ApiTokenStore, type Clock, type Principal, type UserStore } from "@tether/core";
+import {
+  principalForApiToken,
+  principalForUser,
+  verifiedSessionUser,
+  type ApiTokenStore,
+  type Clock,
+  type Principal,
+  type RecordMacs,
+  type UserStore,
+} from "@tether/core";
 import { HttpError } from "../errors";
 
 declare module "express-session" {
   interface SessionData {
     /** Who logged in; rights are read from the user's record on every request, never from here. */
     user: Pick<User, "id" | "username">;
+    /** MAC binding `user` to this session's id (issue 13.3; `sealSession`): without it, logged out. */
+    mac: string;
   }
 }
 
@@ -28,9 +39,10 @@ export function hasAuthorization(headers: { authorization?: string | undefined }
  * Every `/api/*` call but login: an API token (`Authorization: Bearer`, CONTRACT §4; the cookie
  * is then ignored) or the session cookie. Either way the rights are looked up now, so a deleted
  * user, a revoked or expired token, or a demoted owner takes effect on the very next request.
- * An agent token is not an API token and gets 401 here.
+ * An agent token is not an API token and gets 401 here. A session, token or user record whose MAC
+ * does not hold (written in Redis by hand, issue 13.3) is absent: the same 401 as none.
  */
-export function authenticate(deps: { users: UserStore; apiTokens: ApiTokenStore; clock: Clock }): RequestHandler {
+export function authenticate(deps: { users: UserStore; apiTokens: ApiTokenStore; clock: Clock; macs: RecordMacs }): RequestHandler {
   return (req, _res, next) => {
     void (async () => {
       const header = req.headers.authorization;
@@ -41,8 +53,9 @@ export function authenticate(deps: { users: UserStore; apiTokens: ApiTokenStore;
         req.principal = principal;
         return;
       }
-      const userId = req.session?.user?.id;
-      const principal = userId ? await principalForUser(deps.users, userId) : null;
+      const data = req.session?.user ? { user: req.session.user, mac: req.session.mac } : null;
+      const user = data ? verifiedSessionUser(deps.macs, req.sessionID, data) : null;
+      const principal = user ? await principalForUser(deps.users, user.id) : null;
       if (!principal) throw new HttpError(401, "unauthenticated", "log in first");
       req.principal = principal;
     })().then(() => next(), next);

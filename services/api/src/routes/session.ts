@@ -1,7 +1,17 @@
 import { Router, type RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import { ChangePasswordBodySchema, LoginBodySchema } from "@tether/protocol";
-import { SESSION_COOKIE, actorOf, publicUser, type AuditLog, type ControlMessage, type Keys, type UserStore } from "@tether/core";
+import {
+  SESSION_COOKIE,
+  actorOf,
+  publicUser,
+  sealSession,
+  type AuditLog,
+  type ControlMessage,
+  type Keys,
+  type RecordMacs,
+  type UserStore,
+} from "@tether/core";
 import { HttpError, parseOr400 } from "../errors";
 import { HashGate } from "../login/hash-gate";
 import { loginLimits } from "../login/limits";
@@ -12,6 +22,8 @@ export interface SessionRoutesDeps {
   redis: Redis;
   keys: Keys;
   users: UserStore;
+  /** Seals the session's user to its id at login (issue 13.3). */
+  macs: RecordMacs;
   audit: AuditLog;
   nodeId: string;
   /** Failed logins per client address per minute (LOGIN_RATE_LIMIT). */
@@ -49,7 +61,9 @@ export function sessionRoutes(deps: SessionRoutesDeps): Router {
     }
     // A new session id on login: a session fixed before login is worth nothing.
     await settle((cb) => req.session.regenerate(cb));
-    req.session.user = { id: stored.id, username: stored.username };
+    const sealed = sealSession(deps.macs, req.sessionID, stored);
+    req.session.user = sealed.user;
+    req.session.mac = sealed.mac;
     await settle((cb) => req.session.save(cb));
     await deps.audit.append({
       actor: { type: "user", id: stored.id, name: stored.username },

@@ -6,8 +6,10 @@ import {
   principalForUser,
   sessionIdFromCookie,
   sessionUser,
+  type HostStore,
   type Keys,
   type Principal,
+  type RecordMacs,
   type UserStore,
 } from "@tether/core";
 
@@ -20,6 +22,10 @@ export interface AuthDeps {
   redis: Redis;
   keys: Keys;
   users: UserStore;
+  /** Token hash → host, each binding MAC-checked (issue 13.3). */
+  hosts: HostStore;
+  /** Checks the MAC binding a session's user to its id. */
+  macs: RecordMacs;
   sessionSecret: string;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
@@ -30,6 +36,8 @@ export interface AuthDeps {
  * bad → 401), then, for a cookie (browser) upgrade, the Origin (missing or foreign → 403).
  * A bearer token must be an agent's: an API token never opens a socket (CONTRACT §4), it is not
  * in the agents' token index. A session's rights come from its user's record as it is now.
+ * Records without a valid MAC (a token binding, a session, a user: issue 13.3) are absent here:
+ * the same 401 as none, the reason only in the log and `tether_forged_records_total`.
  */
 export async function authenticate(req: IncomingMessage, deps: AuthDeps): Promise<AuthResult> {
   const auth = req.headers.authorization;
@@ -37,13 +45,13 @@ export async function authenticate(req: IncomingMessage, deps: AuthDeps): Promis
     const m = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/.exec(auth);
     if (!m) return { ok: false, status: 401, reason: "malformed authorization" };
     const tokenHash = hashToken(m[1]!);
-    const hostId = await deps.redis.hget(deps.keys.tokens, tokenHash);
+    const hostId = await deps.hosts.idForTokenHash(tokenHash);
     if (!hostId) return { ok: false, status: 401, reason: "unknown token" };
     return { ok: true, principal: { kind: "agent", hostId, tokenHash } };
   }
   const sid = sessionIdFromCookie(req.headers.cookie, deps.sessionSecret);
   if (!sid) return { ok: false, status: 401, reason: "no credentials" };
-  const user = await sessionUser(deps.redis, deps.keys, sid);
+  const user = await sessionUser(deps.redis, deps.keys, deps.macs, sid);
   if (!user) return { ok: false, status: 401, reason: "session expired or logged out" };
   const principal = await principalForUser(deps.users, user.id);
   if (!principal) return { ok: false, status: 401, reason: "user deleted" };
