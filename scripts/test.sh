@@ -71,3 +71,7 @@ fi
 # --- Every Jest project: unit, int, e2e.
 log "jest --ci"
 npx --no-install jest --ci
+
+# --- Two minutes of random faults under load, fixed seed, checked (README "Chaos").
+log "chaos (npm run chaos -- --minutes 2 --seed 1)"
+npm run chaos -- --minutes 2 --seed 1
