@@ -242,6 +242,21 @@ test("API tokens: at most the owner's role, Bearer on REST only (no cookie, no O
   expect((await bearer(token, "GET", "/api/hosts")).status).toBe(401);
 });
 
+test("an API token with expires_at works until then and is refused from that moment; one already past is a 400", async () => {
+  expect((await call(operatorCookie, "POST", "/api/tokens", { name: "late", expires_at: Date.now() - 1 })).status).toBe(400);
+  const expiresAt = Date.now() + 1500;
+  const made = await call(operatorCookie, "POST", "/api/tokens", { name: "short", expires_at: expiresAt });
+  expect(made.status).toBe(201);
+  expect(made.body.api_token).toMatchObject({ name: "short", expires_at: expiresAt });
+  const token = made.body.token as string;
+  expect((await bearer(token, "GET", "/api/hosts")).status).toBe(200);
+  // The expiry is the event awaited here: the clock passing expires_at (same machine, same clock).
+  await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 20));
+  expect((await bearer(token, "GET", "/api/hosts")).status).toBe(401);
+  expect((await bearer(token, "POST", `/api/hosts/${ids.hostA}/commands`, { command: "uptime" })).status).toBe(401);
+  expect((await call(operatorCookie, "DELETE", `/api/tokens/${made.body.api_token.id}`)).status).toBe(204);
+});
+
 test("rights change live on every hub: changed → 4403 (reconnect gets the new rights), deleted → 4401, sessions and tokens dead", async () => {
   await call(admin, "POST", "/api/users", { username: "temp", password: "temp-pass-1", role: "operator", teams: [ids.teamA] });
   const cookie = await login(api, "temp", "temp-pass-1");
