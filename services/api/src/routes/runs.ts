@@ -84,7 +84,10 @@ export function runRoutes(deps: RunRoutesDeps): Router {
   router.post("/", async (req, res) => {
     const p = principalOf(req);
     const body = parseOr400(CreateRunBodySchema, req.body);
-    const tooLarge = commandFrameTooLarge({ command: body.command, args: body.args, timeoutMs: body.timeout_ms }, deps.dispatch.maxFrameBytes);
+    const tooLarge = commandFrameTooLarge(
+      { command: body.command, args: body.args, timeoutMs: body.timeout_ms },
+      deps.dispatch.maxFrameBytes,
+    );
     if (tooLarge) throw new HttpError(400, "invalid_request", tooLarge.message);
     const targets = matchTarget(await deps.hosts.list(), body.target, p);
     if (targets.length === 0) throw new HttpError(400, "empty_target", "target: no host matches it");
@@ -96,7 +99,11 @@ export function runRoutes(deps: RunRoutesDeps): Router {
     // A run lives in one team: its events go to those who see that team, and no one else.
     const teams = [...new Set(targets.map(hostTeam))];
     if (teams.length > 1) {
-      throw new HttpError(400, "several_teams", `target: matches hosts of ${teams.length} teams (${teams.join(", ")}); name target.team_id`);
+      throw new HttpError(
+        400,
+        "several_teams",
+        `target: matches hosts of ${teams.length} teams (${teams.join(", ")}); name target.team_id`,
+      );
     }
     const now = deps.clock.now();
     const args = body.args ?? [];
