@@ -36,7 +36,10 @@ beforeAll(async () => {
   for (const [name, script] of Object.entries(SCRIPTS)) {
     const res = await apiCall(stack.api.url, cookie, "POST", "/api/hosts", { name, team_id: "web" });
     const { host, token: hostToken } = res.json<{ host: { id: string }; token: string }>();
-    const config = tmp.file(`${name}.json`, JSON.stringify({ labels: { tier: i === 0 ? "canary" : "main" }, commands: { deploy: script } }));
+    const config = tmp.file(
+      `${name}.json`,
+      JSON.stringify({ labels: { tier: i === 0 ? "canary" : "main" }, commands: { deploy: script } }),
+    );
     const agent = spawnAgentProcess([
       ...["--url", stack.hubs[i++ % 2]!.wsUrl, "--token-file", tmp.file(`${name}.token`, `${hostToken}\n`)],
       ...["--config", config, "--server-key", serverKey, "--state-file", path.join(tmp.dir, `${name}.state.json`)],
@@ -68,7 +71,11 @@ async function tether(args: string[], env: Record<string, string> = { TETHER_API
   const stdout: string[] = [];
   const stderr: string[] = [];
   readLines(child.child, (line, stream) => (stream === "stdout" ? stdout : stderr).push(line));
-  const exit = await withTimeout(child.exited, 60_000, () => `tether ${args.join(" ")} did not exit:\n${[...stdout, ...stderr].join("\n")}`);
+  const exit = await withTimeout(
+    child.exited,
+    60_000,
+    () => `tether ${args.join(" ")} did not exit:\n${[...stdout, ...stderr].join("\n")}`,
+  );
   return { code: exit.code, stdout, stderr };
 }
 
@@ -100,14 +107,20 @@ test("every host succeeding (by name and by label) exits 0", async () => {
 });
 
 test("usage errors and refusals exit 2 and say why", async () => {
-  const noTarget = await tether(["run", "deploy"]);
+  // Independent invocations: run side by side.
+  const [noTarget, noToken, zero, verb, hidden, bad] = await Promise.all([
+    tether(["run", "deploy"]),
+    tether(["run", "--team", "web", "deploy"], {}),
+    tether(["run", "--team", "web", "deploy", "--max-parallel", "0"]),
+    tether(["jump", "--team", "web"]),
+    tether(["run", "--host", "elsewhere", "deploy"]),
+    tether(["run", "--team", "web", "deploy"], { TETHER_API_TOKEN: "tta_not-a-token" }),
+  ]);
   expect([noTarget.code, noTarget.stderr[0]]).toEqual([2, "tether: no target: give --team, --host or --label"]);
-  expect((await tether(["run", "--team", "web", "deploy"], {})).code).toBe(2);
-  expect((await tether(["run", "--team", "web", "deploy", "--max-parallel", "0"])).code).toBe(2);
-  expect((await tether(["jump", "--team", "web"])).code).toBe(2);
-  const hidden = await tether(["run", "--host", "elsewhere", "deploy"]);
+  expect([noToken.code, noToken.stderr[0]]).toEqual([2, expect.stringMatching(/^tether: TETHER_API_TOKEN is not set/)]);
+  expect([zero.code, zero.stderr[0]]).toEqual([2, expect.stringMatching(/^tether: --max-parallel: /)]);
+  expect([verb.code, verb.stderr[0]]).toEqual([2, "tether: unknown subcommand: jump"]);
+  // A host of a team the token cannot see is unknown, exactly like one that does not exist.
   expect([hidden.code, hidden.stderr[0]]).toEqual([2, "tether: --host elsewhere: no such host"]);
-  const bad = await tether(["run", "--team", "web", "deploy"], { TETHER_API_TOKEN: "tta_not-a-token" });
-  expect(bad.code).toBe(2);
-  expect(bad.stderr[0]).toMatch(/401/);
+  expect([bad.code, bad.stderr[0]]).toEqual([2, expect.stringMatching(/^tether: GET \/api\/hosts: 401 /)]);
 });
