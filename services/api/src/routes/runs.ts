@@ -58,14 +58,16 @@ export function matchTarget(hosts: Host[], target: RunTarget, p: Principal): Hos
     const missing = target.host_ids.find((id) => !known.has(id));
     if (missing !== undefined) throw new HttpError(400, "unknown_host", `target.host_ids: no host ${missing}`);
   }
-  const ids = target.host_ids ? new Set(target.host_ids) : null;
+  const ids = target.host_ids ? new Map(target.host_ids.map((id, i) => [id, i])) : null;
   const labels = Object.entries(target.labels ?? {});
-  return visible.filter(
+  const matched = visible.filter(
     (h) =>
       (!ids || ids.has(h.id)) &&
       (target.team_id === undefined || hostTeam(h) === target.team_id) &&
       labels.every(([k, v]) => h.labels?.[k] === v),
   );
+  // In the order the ids were given: the order the window releases them.
+  return ids ? matched.sort((a, b) => ids.get(a.id)! - ids.get(b.id)!) : matched;
 }
 
 /** May `p` see (`view`) or cancel (`operate`) this run? As for a host of its team. */
