@@ -16,7 +16,10 @@ const GENERATORS = 2;
 
 /** A browser on hub B that resolves when the run named later reaches a final `run_update`. */
 async function runWatcher(ctx: Ctx): Promise<{ finished(runId: string, timeoutMs: number): Promise<number>; close(): void }> {
-  const ws = new WebSocket(ctx.tether.hubB.wsUrl, { headers: { Cookie: ctx.tether.cookie, Origin: ctx.tether.origin }, perMessageDeflate: false });
+  const ws = new WebSocket(ctx.tether.hubB.wsUrl, {
+    headers: { Cookie: ctx.tether.cookie, Origin: ctx.tether.origin },
+    perMessageDeflate: false,
+  });
   const done = new Map<string, number>();
   let waiting: { runId: string; resolve: (t: number) => void } | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -126,7 +129,9 @@ export const run: Scenario = {
         );
         ctx.log(`run: ${label}: all commands in ${l.max.toFixed(0)} ms, finished in ${(finishedAt - t0).toFixed(0)} ms`);
       }
-      notes.push(`${n} fleet agents, half on hub A and half on hub B, each answering \`true\` at once; the api signs and records every command`);
+      notes.push(
+        `${n} fleet agents, half on hub A and half on hub B, each answering \`true\` at once; the api signs and records every command`,
+      );
       return { scenario: "run", rows, targets: [], notes };
     } finally {
       watcher.close();
