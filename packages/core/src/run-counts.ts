@@ -1,0 +1,31 @@
+import { FINAL_COMMAND_STATUSES, type CommandStatus } from "@tether/protocol";
+import type { Op } from "./event-log";
+import type { Keys } from "./keys";
+
+/**
+ * Final statuses that count as a failure for `stop_on_failure`: the command ran (or was refused by
+ * its agent) and did not succeed. `cancelled` and `expired` never ran, so they stop nothing.
+ */
+export const RUN_FAILURE_STATUSES: ReadonlySet<CommandStatus> = new Set(["failed", "timed_out", "rejected", "lost"]);
+
+/**
+ * The writes that keep a run's counts in step with one command's status change, applied in the
+ * same atomic step as the change itself (so a count is bumped exactly once per transition,
+ * whichever process makes it and whenever it dies). `released` is false for a command the run
+ * still holds back (max_parallel), which occupies no slot of the window.
+ */
+export function runTransitionOps(keys: Keys, runId: string, from: CommandStatus, to: CommandStatus, released: boolean): Op[] {
+  const counts = keys.runCounts(runId);
+  const ops: Op[] = [
+    { cmd: "HINCRBY", key: counts, args: [from, -1] },
+    { cmd: "HINCRBY", key: counts, args: [to, 1] },
+    { cmd: "HINCRBY", key: counts, args: ["changes", 1] },
+    // Marked before anyone acts on it: the sweep steps a dirty run whose stepper died.
+    { cmd: "SADD", key: keys.runsDirty, args: [runId] },
+  ];
+  if (FINAL_COMMAND_STATUSES.has(to) && !FINAL_COMMAND_STATUSES.has(from)) {
+    if (released) ops.push({ cmd: "HINCRBY", key: counts, args: ["active", -1] });
+    if (RUN_FAILURE_STATUSES.has(to)) ops.push({ cmd: "HINCRBY", key: counts, args: ["failures", 1] });
+  }
+  return ops;
+}
