@@ -63,6 +63,12 @@ export function evolve(state: FleetState, frame: FleetFrame): FleetState {
       if (reason !== undefined) finished.reason = reason;
       return putCommand(state, finished);
     }
+    case "run_update":
+      return rememberRun(state, frame.payload.run);
+    // Bookkeeping of the server's fold; browsers are not sent these (CONTRACT §6).
+    case "run_released":
+    case "run_cancelled":
+      return state;
   }
 }
 
