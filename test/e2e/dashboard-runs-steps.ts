@@ -35,7 +35,16 @@ export async function startRun(page: Page, line: string, expected: number): Prom
   const dialog = page.locator("run-dialog");
   await dialog.locator("#run-line").fill(line);
   await dialog.locator("#start-run").click();
-  await page.waitForFunction(() => /^#\/runs\/[^/]+$/.test((globalThis as unknown as { location: { hash: string } }).location.hash));
+  const error = dialog.locator("#run-error");
+  const opened = page.waitForFunction(() =>
+    /^#\/runs\/[^/]+$/.test((globalThis as unknown as { location: { hash: string } }).location.hash),
+  );
+  // The dialog's error, when the API refused, says why (rather than a bare timeout).
+  const refused = error.waitFor().then(async () => {
+    throw new Error(`the run was refused: ${await error.textContent()}`);
+  });
+  await Promise.race([opened, refused]);
+  refused.catch(() => undefined);
   await page.locator("run-view run-grid").waitFor();
   const hash = await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash);
   return decodeURIComponent(hash.slice("#/runs/".length));

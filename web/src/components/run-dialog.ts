@@ -84,7 +84,9 @@ export class RunDialog extends LitElement {
   private async submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (!this.api || this.busy) return;
-    const form = new FormData(event.target as HTMLFormElement);
+    // Kept now: after an await the event's target is no longer the form.
+    const formElement = event.target as HTMLFormElement;
+    const form = new FormData(formElement);
     const parsed = splitCommandLine(formField(form, "line"));
     if (!parsed.ok) {
       this.error = parsed.error;
@@ -114,8 +116,8 @@ export class RunDialog extends LitElement {
     this.error = "";
     try {
       const { run } = await this.api.createRun(body);
+      formElement.reset();
       this.dialog.close();
-      (event.target as HTMLFormElement).reset();
       this.dispatchEvent(new CustomEvent<{ run: Run }>("run-created", { detail: { run }, bubbles: true, composed: true }));
     } catch (error) {
       this.error = (error as Error).message;
