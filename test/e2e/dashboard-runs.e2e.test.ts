@@ -68,6 +68,7 @@ test("an operator picks three hosts (two ticked, one through the filter) and run
   await page.locator('host-list [data-count="online"]').filter({ hasText: "3 online" }).waitFor();
   await pickHost(page, hosts["web-1"]!);
   await pickHost(page, hosts["web-2"]!);
+  await page.screenshot({ path: "/tmp/runs-web-fleet.png", fullPage: true });
   await page.locator('host-list [data-selected-count="2"]').waitFor();
   await filterFleet(page, "db");
   await page.locator("host-list #select-matching").filter({ hasText: "Select all 1 matching" }).click();
@@ -143,8 +144,10 @@ test("the summary groups the hosts by outcome and exit code; the runs list shows
     { outcome: "failed", exit: "1", count: "1", hosts: ["db-1"] },
   ]);
 
+  await page.screenshot({ path: "/tmp/runs-web-run.png", fullPage: true });
   await page.locator('app-nav a[data-nav="runs"]').click();
   await page.locator(`run-list tr[data-run-id="${olderRun}"]`).waitFor();
+  await page.screenshot({ path: "/tmp/runs-web-list.png", fullPage: true });
   const listed = await page.locator("run-list tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-run-id")));
   expect(listed.slice(0, 2)).toEqual([checkRun, olderRun]);
   const first = page.locator(`run-list tr[data-run-id="${checkRun}"]`);
@@ -154,18 +157,12 @@ test("the summary groups the hosts by outcome and exit code; the runs list shows
 });
 
 test("a viewer sees the runs, but no control to pick hosts or start a run", async () => {
-  const t0 = Date.now();
   viewer = await signIn(browser, front.origin, vera.username, vera.password);
   const { page } = viewer;
-  console.log("signin", Date.now() - t0);
   await page.locator('host-list [data-count="online"]').filter({ hasText: "3 online" }).waitFor();
-  console.log("online", Date.now() - t0);
   expect(await page.locator("host-list #run-on-hosts, host-list #select-matching, host-card input[data-select-host]").count()).toBe(0);
-  console.log("count", Date.now() - t0);
   await visit(page, "#/runs", `run-list tr[data-run-id="${checkRun}"]`);
-  console.log("list", Date.now() - t0);
   await visit(page, `#/runs/${checkRun}`, 'run-view .run-status[data-status="finished"]');
-  console.log("view", Date.now() - t0);
   await page.locator('run-grid a.tile[data-status="failed"]').waitFor();
 });
 
