@@ -68,7 +68,6 @@ test("an operator picks three hosts (two ticked, one through the filter) and run
   await page.locator('host-list [data-count="online"]').filter({ hasText: "3 online" }).waitFor();
   await pickHost(page, hosts["web-1"]!);
   await pickHost(page, hosts["web-2"]!);
-  await page.screenshot({ path: "/tmp/runs-web-fleet.png", fullPage: true });
   await page.locator('host-list [data-selected-count="2"]').waitFor();
   await filterFleet(page, "db");
   await page.locator("host-list #select-matching").filter({ hasText: "Select all 1 matching" }).click();
@@ -144,10 +143,8 @@ test("the summary groups the hosts by outcome and exit code; the runs list shows
     { outcome: "failed", exit: "1", count: "1", hosts: ["db-1"] },
   ]);
 
-  await page.screenshot({ path: "/tmp/runs-web-run.png", fullPage: true });
   await page.locator('app-nav a[data-nav="runs"]').click();
   await page.locator(`run-list tr[data-run-id="${olderRun}"]`).waitFor();
-  await page.screenshot({ path: "/tmp/runs-web-list.png", fullPage: true });
   const listed = await page.locator("run-list tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-run-id")));
   expect(listed.slice(0, 2)).toEqual([checkRun, olderRun]);
   const first = page.locator(`run-list tr[data-run-id="${checkRun}"]`);
