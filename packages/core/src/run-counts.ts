@@ -1,6 +1,7 @@
-import { FINAL_COMMAND_STATUSES, type CommandStatus } from "@tether/protocol";
+import { CommandStatusSchema, FINAL_COMMAND_STATUSES, type CommandStatus, type Run } from "@tether/protocol";
 import type { Op } from "./event-log";
 import type { Keys } from "./keys";
+import type { RunState } from "./run-plan";
 
 /**
  * Final statuses that count as a failure for `stop_on_failure`: the command ran (or was refused by
@@ -28,4 +29,27 @@ export function runTransitionOps(keys: Keys, runId: string, from: CommandStatus,
     if (RUN_FAILURE_STATUSES.has(to)) ops.push({ cmd: "HINCRBY", key: counts, args: ["failures", 1] });
   }
   return ops;
+}
+
+/**
+ * The audience of a run's bookkeeping events (`run_released`, `run_cancelled`): no team id can
+ * be it (team ids start with a letter or digit) and, as `except` too, no socket that sees every
+ * team takes it either. They are in the log for the fold (`npm run rebuild`), never in a browser.
+ */
+export const RUN_BOOKKEEPING_AUDIENCE = "~run";
+
+/** Every command status with 0: the counts of a new run. */
+export const zeroCounts = (): Record<CommandStatus, number> =>
+  Object.fromEntries(CommandStatusSchema.options.map((s) => [s, 0])) as Record<CommandStatus, number>;
+
+/** The run as clients see it: the recorded run with the live counts and status. */
+export function runView(base: Run, s: RunState): Run {
+  return { ...base, counts: { ...s.counts }, status: s.status, ...(s.cancelled ? { cancel_requested: true } : {}) };
+}
+
+/** `items` in slices of `size`. */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -1,8 +1,7 @@
 import type { ChainableCommander } from "ioredis";
 import { CommandStatusSchema, FINAL_COMMAND_STATUSES, type Command, type LoggedEvent, type Run } from "@tether/protocol";
 import type { Keys } from "./keys";
-import { RUN_FAILURE_STATUSES } from "./run-counts";
-import { zeroCounts } from "./run-store";
+import { RUN_FAILURE_STATUSES, zeroCounts } from "./run-counts";
 
 /** A run as the log determines it: the run, its commands in order, how far it released, whether cancel was asked. */
 export interface RunFold {

@@ -1,29 +1,14 @@
 import type { Redis } from "ioredis";
-import { CommandStatusSchema, type Command, type CommandStatus, type Run } from "@tether/protocol";
+import { CommandStatusSchema, type Command, type Run } from "@tether/protocol";
 import type { HostChannelMessage } from "./bus";
 import type { CommandStore } from "./commands";
 import type { AppendResult, EventLog, Guard, Op } from "./event-log";
 import type { Keys } from "./keys";
+import { RUN_BOOKKEEPING_AUDIENCE, chunks, runView, zeroCounts } from "./run-counts";
 import type { RunState } from "./run-plan";
 
 /** Most commands released, or recorded, in one Redis call: keeps each script short for everyone else. */
 const BATCH = 500;
-
-/**
- * The audience of a run's bookkeeping events (`run_released`, `run_cancelled`): no team id can
- * be it (team ids start with a letter or digit) and, as `except` too, no socket that sees every
- * team takes it either. They are in the log for the fold (`npm run rebuild`), never in a browser.
- */
-export const RUN_BOOKKEEPING_AUDIENCE = "~run";
-
-/** Every command status with 0: the counts of a new run. */
-export const zeroCounts = (): Record<CommandStatus, number> =>
-  Object.fromEntries(CommandStatusSchema.options.map((s) => [s, 0])) as Record<CommandStatus, number>;
-
-/** The run as clients see it: the recorded run with the live counts and status. */
-export function runView(base: Run, s: RunState): Run {
-  return { ...base, counts: { ...s.counts }, status: s.status, ...(s.cancelled ? { cancel_requested: true } : {}) };
-}
 
 /**
  * Runs (CONTRACT §6): the projection (`runs` hash, per-run meta, counts and command list) and
@@ -324,10 +309,4 @@ export class RunStore {
   dirty(): Promise<string[]> {
     return this.redis.smembers(this.keys.runsDirty);
   }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

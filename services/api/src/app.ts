@@ -88,7 +88,10 @@ export interface Api {
 /** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
 export function createApi(deps: ApiDeps): Api {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, users, teams, apiTokens, runs, runEngine } = createStores(redis.command, config, metrics, { clock, log });
+  const { keys, eventLog, hosts, commands, users, teams, apiTokens, runs, runEngine } = createStores(redis.command, config, metrics, {
+    clock,
+    log,
+  });
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));

@@ -58,14 +58,16 @@ export function matchTarget(hosts: Host[], target: RunTarget, p: Principal): Hos
     const missing = target.host_ids.find((id) => !known.has(id));
     if (missing !== undefined) throw new HttpError(400, "unknown_host", `target.host_ids: no host ${missing}`);
   }
-  const ids = target.host_ids ? new Set(target.host_ids) : null;
+  const ids = target.host_ids ? new Map(target.host_ids.map((id, i) => [id, i])) : null;
   const labels = Object.entries(target.labels ?? {});
-  return visible.filter(
+  const matched = visible.filter(
     (h) =>
       (!ids || ids.has(h.id)) &&
       (target.team_id === undefined || hostTeam(h) === target.team_id) &&
       labels.every(([k, v]) => h.labels?.[k] === v),
   );
+  // In the order the ids were given: the order the window releases them.
+  return ids ? matched.sort((a, b) => ids.get(a.id)! - ids.get(b.id)!) : matched;
 }
 
 /** May `p` see (`view`) or cancel (`operate`) this run? As for a host of its team. */
@@ -84,7 +86,10 @@ export function runRoutes(deps: RunRoutesDeps): Router {
   router.post("/", async (req, res) => {
     const p = principalOf(req);
     const body = parseOr400(CreateRunBodySchema, req.body);
-    const tooLarge = commandFrameTooLarge({ command: body.command, args: body.args, timeoutMs: body.timeout_ms }, deps.dispatch.maxFrameBytes);
+    const tooLarge = commandFrameTooLarge(
+      { command: body.command, args: body.args, timeoutMs: body.timeout_ms },
+      deps.dispatch.maxFrameBytes,
+    );
     if (tooLarge) throw new HttpError(400, "invalid_request", tooLarge.message);
     const targets = matchTarget(await deps.hosts.list(), body.target, p);
     if (targets.length === 0) throw new HttpError(400, "empty_target", "target: no host matches it");
@@ -96,7 +101,11 @@ export function runRoutes(deps: RunRoutesDeps): Router {
     // A run lives in one team: its events go to those who see that team, and no one else.
     const teams = [...new Set(targets.map(hostTeam))];
     if (teams.length > 1) {
-      throw new HttpError(400, "several_teams", `target: matches hosts of ${teams.length} teams (${teams.join(", ")}); name target.team_id`);
+      throw new HttpError(
+        400,
+        "several_teams",
+        `target: matches hosts of ${teams.length} teams (${teams.join(", ")}); name target.team_id`,
+      );
     }
     const now = deps.clock.now();
     const args = body.args ?? [];
