@@ -41,6 +41,10 @@ export interface AgentOptions {
   token: string;
   hostname: string;
   labels?: Record<string, string>;
+  /** An allow-list (the config file's `"commands"`: name → argv template), given in a config file. */
+  commands?: Record<string, string[]>;
+  /** `--allow-any` (default true). */
+  allowAny?: boolean;
 }
 
 function parseLine(raw: string): AgentLogLine | undefined {
@@ -58,6 +62,8 @@ export function startAgent(options: AgentOptions): AgentProcess {
   const dir = mkdtempSync(path.join(tmpdir(), "tether-dash-agent-"));
   const tokenFile = path.join(dir, "token");
   writeFileSync(tokenFile, `${options.token}\n`, { mode: 0o600 });
+  const configFile = path.join(dir, "agent.json");
+  if (options.commands) writeFileSync(configFile, JSON.stringify({ commands: options.commands }));
   const args = [
     "--import",
     "tsx",
@@ -66,7 +72,8 @@ export function startAgent(options: AgentOptions): AgentProcess {
     options.url,
     "--token-file",
     tokenFile,
-    "--allow-any",
+    ...(options.allowAny === false ? [] : ["--allow-any"]),
+    ...(options.commands ? ["--config", configFile] : []),
     "--hostname",
     options.hostname,
     "--state-file",

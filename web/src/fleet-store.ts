@@ -1,6 +1,17 @@
-import type { Chunk, Command, Host } from "@tether/protocol";
+import type { Chunk, Command, Host, Run } from "@tether/protocol";
 import type { Api } from "./lib/api";
-import { EMPTY_FLEET, commandsOfHost, evolve, forgetHost, rememberCommand, rememberHost, sortedHosts } from "./lib/fleet-state";
+import {
+  EMPTY_FLEET,
+  commandsOfHost,
+  commandsOfRun,
+  evolve,
+  forgetHost,
+  rememberCommand,
+  rememberHost,
+  rememberRun,
+  runsNewestFirst,
+  sortedHosts,
+} from "./lib/fleet-state";
 import type { FleetFrame, FleetState } from "./lib/fleet-state";
 import { FleetSocket } from "./lib/fleet-socket";
 import type { ConnectionStatus, FleetSocketDeps } from "./lib/fleet-socket";
@@ -103,6 +114,32 @@ export class FleetStore {
 
   commandsOf(hostId: string): Command[] {
     return commandsOfHost(this.state, hostId);
+  }
+
+  run(id: string): Run | undefined {
+    return this.state.runs.get(id);
+  }
+
+  /** Runs this page has seen (live `run_update`s and REST answers), newest first. */
+  runs(): Run[] {
+    return runsNewestFirst(this.state);
+  }
+
+  /** Commands of one run that this page knows of. */
+  commandsOfRun(runId: string): Command[] {
+    return commandsOfRun(this.state, runId);
+  }
+
+  /** Records a run learnt over REST (create answer, run view, runs list). */
+  rememberRun(run: Run): void {
+    this.setState(rememberRun(this.state, run));
+  }
+
+  /** Records several commands learnt over REST at once (one notification). */
+  rememberCommands(commands: Iterable<Command>): void {
+    let next = this.state;
+    for (const command of commands) next = rememberCommand(next, command);
+    this.setState(next);
   }
 
   /** Records a host created over REST, before (or in case of no) `host_update`. */

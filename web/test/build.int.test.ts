@@ -26,6 +26,12 @@ const TAGS = [
   "tokens-page",
   "audit-page",
   "account-page",
+  "run-dialog",
+  "run-list",
+  "run-view",
+  "run-grid",
+  "run-output",
+  "run-summary",
 ];
 
 const webDir = join(__dirname, "..");

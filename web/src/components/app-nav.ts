@@ -7,7 +7,7 @@ import type { Route } from "../lib/route";
 import { shared } from "../styles/shared";
 
 /**
- * The page links under the header: Fleet, API tokens and Account for everyone; Users, Teams
+ * The page links under the header: Fleet, Runs, API tokens and Account for everyone; Users, Teams
  * and Audit only for those who may administer ({@link can}). On a narrow screen the row
  * scrolls sideways by itself instead of widening the page.
  */
@@ -58,13 +58,14 @@ export class AppNav extends LitElement {
     const admin = can(this.user, "administer");
     const links: [Route, string, boolean][] = [
       [{ view: "fleet" }, "Fleet", true],
+      [{ view: "runs" }, "Runs", true],
       [{ view: "users" }, "Users", admin],
       [{ view: "teams" }, "Teams", admin],
       [{ view: "audit" }, "Audit", admin],
       [{ view: "tokens" }, "API tokens", can(this.user, "manage_own_account")],
       [{ view: "account" }, "Account", can(this.user, "manage_own_account")],
     ];
-    const current = this.route.view === "host" ? "fleet" : this.route.view;
+    const current = this.route.view === "host" ? "fleet" : this.route.view === "run" ? "runs" : this.route.view;
     return html`<nav aria-label="Pages">
       <ul>
         ${links

@@ -6,10 +6,18 @@ import { summarizeMetrics } from "../lib/metrics";
 import { hrefFor } from "../lib/route";
 import { shared } from "../styles/shared";
 
+/** Fired when the user ticks or unticks a selectable card. */
+export type HostSelectEvent = CustomEvent<{ hostId: string; selected: boolean }>;
+
 /**
  * One host in the fleet grid: status badge, identity, last seen and its headline metrics.
  * The whole card links to the host view. Mirrors `data-host-id`, `data-host-name` and
  * `data-status` on the element so tests and styles can select it.
+ *
+ * When `selectable` (the user may run commands), a checkbox beside the link picks the host for
+ * a run; it sits outside the link, so ticking it never opens the host.
+ *
+ * @fires host-select - {@link HostSelectEvent} on every tick or untick.
  */
 @customElement("host-card")
 export class HostCard extends LitElement {
@@ -18,6 +26,26 @@ export class HostCard extends LitElement {
     css`
       :host {
         display: block;
+        position: relative;
+      }
+      .pick {
+        position: absolute;
+        top: 0.95rem;
+        left: 0.9rem;
+        width: 1.1rem;
+        height: 1.1rem;
+        min-height: 0;
+        margin: 0;
+        padding: 0;
+        cursor: pointer;
+        accent-color: var(--accent);
+      }
+      :host([data-selectable]) a {
+        padding-left: 2.6rem;
+      }
+      :host([data-selected]) a {
+        border-color: var(--accent);
+        box-shadow: 0 0 0 1px var(--accent);
       }
       a {
         display: grid;
@@ -86,12 +114,30 @@ export class HostCard extends LitElement {
   @property({ type: Number }) now = Date.now();
   /** The host's team, shown when the fleet spans more than one (the list decides). */
   @property({ attribute: false }) teamName: string | undefined;
+  /** Shows the checkbox that picks this host for a run. */
+  @property({ type: Boolean }) selectable = false;
+  /** Whether the host is picked (the list owns the selection). */
+  @property({ type: Boolean }) selected = false;
 
   protected override willUpdate(): void {
     if (!this.host) return;
     this.dataset["hostId"] = this.host.id;
     this.dataset["hostName"] = this.host.name;
     this.dataset["status"] = this.host.status;
+    this.toggleAttribute("data-selectable", this.selectable);
+    this.toggleAttribute("data-selected", this.selectable && this.selected);
+  }
+
+  private onPick(event: Event): void {
+    if (!this.host) return;
+    const selected = (event.target as HTMLInputElement).checked;
+    this.dispatchEvent(
+      new CustomEvent<{ hostId: string; selected: boolean }>("host-select", {
+        detail: { hostId: this.host.id, selected },
+        bubbles: true,
+        composed: true,
+      }),
+    );
   }
 
   override render() {
@@ -101,6 +147,18 @@ export class HostCard extends LitElement {
     const { load, memoryPercent } = summarizeMetrics(host.metrics);
     const system = [host.hostname, [host.os, host.arch].filter(Boolean).join(" ")].filter(Boolean).join(" · ");
     return html`
+      ${
+        this.selectable
+          ? html`<input
+              type="checkbox"
+              class="pick"
+              data-select-host=${host.id}
+              aria-label="Select ${host.name} for a run"
+              .checked=${this.selected}
+              @change=${this.onPick}
+            />`
+          : null
+      }
       <a href=${hrefFor({ view: "host", hostId: host.id })} aria-label="${host.name}, ${status}">
         <div class="top">
           <h3 class="name">${host.name}</h3>

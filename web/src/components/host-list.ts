@@ -10,12 +10,20 @@ import type { Api } from "../lib/api";
 import { teamName, teamOf } from "../lib/directory";
 import type { Team } from "../lib/directory";
 import { countByStatus, matchesFilter } from "../lib/host-filter";
+import { hrefFor } from "../lib/route";
 import { shared } from "../styles/shared";
 import "./add-host-dialog";
 import type { AddHostDialog } from "./add-host-dialog";
 import "./host-card";
+import type { HostSelectEvent } from "./host-card";
+import "./run-dialog";
+import type { RunCreatedEvent, RunDialog } from "./run-dialog";
 
-/** The fleet: every host as a card, live, with a filter, counts and the "Add host" dialog. */
+/**
+ * The fleet: every host as a card, live, with a filter, counts and the "Add host" dialog. Those
+ * who may run commands also pick hosts (each card's checkbox, or every host matching the filter)
+ * and start a run on them ("Run on N hosts", CONTRACT §6), which opens the run's page.
+ */
 @customElement("host-list")
 export class HostList extends LitElement {
   static override styles = [
@@ -52,6 +60,17 @@ export class HostList extends LitElement {
         margin: 0;
         list-style: none;
       }
+      .selection {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        gap: 0.5rem 0.75rem;
+        margin: -0.25rem 0 1rem;
+        font-size: 0.9rem;
+      }
+      .selection .count {
+        margin-right: auto;
+      }
       .empty {
         text-align: center;
         padding: 3rem 1rem;
@@ -82,7 +101,10 @@ export class HostList extends LitElement {
   /** Every team, for the add-host dialog's picker and the cards' team names. */
   @property({ attribute: false }) teams: Team[] = [];
   @state() private filter = "";
+  /** Ids of the hosts picked for a run. */
+  @state() private selected: ReadonlySet<string> = new Set();
   @query("add-host-dialog") private dialog!: AddHostDialog;
+  @query("run-dialog") private runDialog!: RunDialog;
   private readonly fleet = new FleetController(this);
   private readonly clock = new ClockController(this);
 
@@ -90,10 +112,30 @@ export class HostList extends LitElement {
     void this.dialog.open();
   }
 
+  private onSelect(event: HostSelectEvent): void {
+    const next = new Set(this.selected);
+    if (event.detail.selected) next.add(event.detail.hostId);
+    else next.delete(event.detail.hostId);
+    this.selected = next;
+  }
+
+  /** Adds every host the filter shows to the selection. */
+  private selectMatching(shown: readonly { id: string }[]): void {
+    this.selected = new Set([...this.selected, ...shown.map((host) => host.id)]);
+  }
+
+  private onRunCreated(event: RunCreatedEvent): void {
+    this.store?.rememberRun(event.detail.run);
+    this.selected = new Set();
+    location.hash = hrefFor({ view: "run", runId: event.detail.run.id });
+  }
+
   override render() {
     const hosts = this.store?.hosts() ?? [];
     const shown = hosts.filter((host) => matchesFilter(host, this.filter));
     const { online, offline } = countByStatus(hosts);
+    // Hosts removed since they were picked no longer count.
+    const picked = hosts.filter((host) => this.selected.has(host.id)).map((host) => host.id);
     return html`
       <div class="head">
         <h1>Fleet</h1>
@@ -113,9 +155,30 @@ export class HostList extends LitElement {
         </div>
         ${can(this.user, "manage_hosts") ? html`<button id="add-host" class="primary" @click=${this.openDialog}>Add host</button>` : null}
       </div>
-      ${this.renderHosts(hosts.length, shown)}
+      ${this.canRun() && hosts.length > 0 ? this.renderSelection(picked, shown) : null} ${this.renderHosts(hosts.length, shown)}
       ${can(this.user, "manage_hosts") ? html`<add-host-dialog .store=${this.store} .api=${this.api} .teams=${this.teams}></add-host-dialog>` : null}
+      ${this.canRun() ? html`<run-dialog .api=${this.api} .hostIds=${picked} @run-created=${this.onRunCreated}></run-dialog>` : null}
     `;
+  }
+
+  /** Runs need `dispatch` rights (operators and admins); the server checks every host again. */
+  private canRun(): boolean {
+    return can(this.user, "dispatch");
+  }
+
+  private renderSelection(picked: readonly string[], shown: readonly { id: string }[]) {
+    const n = picked.length;
+    const allShown = shown.length > 0 && shown.every((host) => this.selected.has(host.id));
+    return html`<div class="selection" aria-label="Hosts picked for a run">
+      <span class="count" data-selected-count=${n} role="status">${n === 0 ? "No host selected" : `${n} selected`}</span>
+      <button id="select-matching" ?disabled=${allShown} @click=${() => this.selectMatching(shown)}>
+        ${this.filter.trim() ? `Select all ${shown.length} matching` : `Select all ${shown.length}`}
+      </button>
+      <button id="clear-selection" ?disabled=${n === 0} @click=${() => (this.selected = new Set())}>Clear</button>
+      <button id="run-on-hosts" class="primary" ?disabled=${n === 0} @click=${() => void this.runDialog.open()}>
+        Run on ${n} ${n === 1 ? "host" : "hosts"}
+      </button>
+    </div>`;
   }
 
   private renderHosts(total: number, shown: ReturnType<FleetStore["hosts"]>) {
@@ -147,6 +210,9 @@ export class HostList extends LitElement {
           html`<li>
             <host-card
               .host=${host}
+              ?selectable=${this.canRun()}
+              ?selected=${this.selected.has(host.id)}
+              @host-select=${this.onSelect}
               .now=${this.clock.now}
               .teamName=${this.teams.length > 1 ? teamName(this.teams, teamOf(host)) : undefined}
             ></host-card>

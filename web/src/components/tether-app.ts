@@ -16,6 +16,8 @@ import "./connection-indicator";
 import "./host-list";
 import "./host-view";
 import "./login-page";
+import "./run-list";
+import "./run-view";
 import "./teams-page";
 import "./tokens-page";
 import "./users-page";
@@ -29,7 +31,7 @@ const SESSION_ENDED = "Your session has ended. Please sign in again.";
 /**
  * The dashboard shell: decides between the login page and the app from `GET /api/session`,
  * owns the REST client and the one {@link FleetStore} (a fresh one per login), and routes
- * `#/…` hashes to the fleet or a host view.
+ * `#/…` hashes to the fleet, a host view, the runs list or a run.
  */
 @customElement("tether-app")
 export class TetherApp extends LitElement {
@@ -277,6 +279,16 @@ export class TetherApp extends LitElement {
         return html`<tokens-page .api=${this.api} .user=${this.user}></tokens-page>`;
       case "account":
         return html`<account-page .api=${this.api} .user=${this.user}></account-page>`;
+      case "runs":
+        return html`<run-list .store=${this.store} .api=${this.api}></run-list>`;
+      case "run":
+        return html`<run-view
+          .store=${this.store}
+          .api=${this.api}
+          .user=${this.user}
+          .runId=${route.runId}
+          .hostId=${route.hostId}
+        ></run-view>`;
       case "fleet":
         return html`<host-list .store=${this.store} .api=${this.api} .user=${this.user} .teams=${this.teams}></host-list>`;
     }

@@ -1,4 +1,4 @@
-import type { Chunk, Command, Host } from "@tether/protocol";
+import type { Chunk, Command, CreateRunBody, Host, Run } from "@tether/protocol";
 import type { Principal, Role } from "./access";
 import type { ApiToken, AuditEntry, Team, UserRecord } from "./directory";
 
@@ -83,6 +83,19 @@ export function createApi(deps: ApiDeps) {
       call<{ command: Command }>("POST", `/api/hosts/${id(hostId)}/commands`, { command, args }),
     getCommand: (commandId: string) => call<{ command: Command; output: Chunk[] }>("GET", `/api/commands/${id(commandId)}`),
     cancel: (commandId: string) => call<void>("POST", `/api/commands/${id(commandId)}/cancel`, {}),
+    /** CONTRACT §6: one command on many hosts (operators and admins). */
+    createRun: (body: CreateRunBody) => call<{ run: Run }>("POST", "/api/runs", body),
+    /** Runs, newest first; `before` (a run id, exclusive) pages back. */
+    listRuns: (options: { before?: string; limit?: number } = {}) =>
+      call<{ runs: Run[] }>(
+        "GET",
+        `/api/runs?${new URLSearchParams({
+          ...(options.before ? { before: options.before } : {}),
+          ...(options.limit ? { limit: String(options.limit) } : {}),
+        }).toString()}`,
+      ),
+    getRun: (runId: string) => call<{ run: Run; commands: Command[] }>("GET", `/api/runs/${id(runId)}`),
+    cancelRun: (runId: string) => call<void>("POST", `/api/runs/${id(runId)}/cancel`, {}),
     changePassword: (current: string, password: string) => call<void>("POST", "/api/session/password", { current, password }),
     listUsers: () => call<{ users: UserRecord[] }>("GET", "/api/users"),
     createUser: (user: { username: string; password: string; role: Role; teams?: string[] | null }) =>

@@ -1,5 +1,5 @@
 import { FINAL_COMMAND_STATUSES } from "@tether/protocol";
-import type { Command, Host, HubToBrowser, HostsFrame, LoggedEvent } from "@tether/protocol";
+import type { Command, Host, HubToBrowser, HostsFrame, LoggedEvent, Run } from "@tether/protocol";
 
 /**
  * What the dashboard knows about the fleet, folded from hub frames. Immutable: `evolve`
@@ -12,9 +12,11 @@ export interface FleetState {
   readonly commands: ReadonlyMap<string, Command>;
   /** A `hosts` frame has arrived: until then "no hosts" means "not known yet", not "none". */
   readonly loaded: boolean;
+  /** Runs (CONTRACT §6) seen in `run_update` events or loaded over REST, by id. */
+  readonly runs: ReadonlyMap<string, Run>;
 }
 
-export const EMPTY_FLEET: FleetState = { hosts: new Map(), commands: new Map(), loaded: false };
+export const EMPTY_FLEET: FleetState = { hosts: new Map(), commands: new Map(), loaded: false, runs: new Map() };
 
 /** Frames that carry fleet state (everything a hub sends a browser but `error`). */
 export type FleetFrame = HostsFrame | LoggedEvent;
@@ -30,7 +32,8 @@ export function evolve(state: FleetState, frame: FleetFrame): FleetState {
       const hosts = new Map(frame.payload.hosts.map((host) => [host.id, host]));
       // A resync means events were lost (log trimmed or Redis lost its data): nothing we
       // folded before can be trusted. Consoles refetch the commands they show.
-      return { hosts, commands: frame.payload.resync ? new Map() : state.commands, loaded: true };
+      if (!frame.payload.resync) return { ...state, hosts, loaded: true };
+      return { hosts, commands: new Map(), loaded: true, runs: new Map() };
     }
     case "host_update":
       return { ...state, hosts: withEntry(state.hosts, frame.payload.host.id, frame.payload.host) };
@@ -60,6 +63,12 @@ export function evolve(state: FleetState, frame: FleetFrame): FleetState {
       if (reason !== undefined) finished.reason = reason;
       return putCommand(state, finished);
     }
+    case "run_update":
+      return rememberRun(state, frame.payload.run);
+    // Bookkeeping of the server's fold; browsers are not sent these (CONTRACT §6).
+    case "run_released":
+    case "run_cancelled":
+      return state;
   }
 }
 
@@ -81,6 +90,27 @@ export function rememberCommand(state: FleetState, command: Command): FleetState
   return { ...state, commands: withEntry(state.commands, command.id, command) };
 }
 
+/**
+ * Adds or refreshes a run, keeping whichever copy is further along: a final status never goes
+ * back to `running`, and between two running copies the one with more finished commands wins
+ * (a REST answer may be older than the last `run_update`).
+ */
+export function rememberRun(state: FleetState, run: Run): FleetState {
+  const known = state.runs.get(run.id);
+  if (known && runProgress(known) > runProgress(run)) return state;
+  return { ...state, runs: withEntry(state.runs, run.id, run) };
+}
+
+/** Runs known, newest first. */
+export function runsNewestFirst(state: FleetState): Run[] {
+  return [...state.runs.values()].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1));
+}
+
+/** Commands of one run, in no particular order. */
+export function commandsOfRun(state: FleetState, runId: string): Command[] {
+  return [...state.commands.values()].filter((command) => command.run_id === runId);
+}
+
 /** Commands of one host, newest first. */
 export function commandsOfHost(state: FleetState, hostId: string): Command[] {
   return [...state.commands.values()]
@@ -91,6 +121,13 @@ export function commandsOfHost(state: FleetState, hostId: string): Command[] {
 /** Hosts sorted by name, then id. */
 export function sortedHosts(state: FleetState): Host[] {
   return [...state.hosts.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+/** A run's finished commands, plus `total` + 1 once the run itself is final. */
+function runProgress(run: Run): number {
+  let done = 0;
+  for (const [status, n] of Object.entries(run.counts)) if (FINAL_COMMAND_STATUSES.has(status as Command["status"])) done += n ?? 0;
+  return run.status === "running" ? done : run.total + 1 + done;
 }
 
 /** Queued < running < finished: a status never moves backwards. */
