@@ -134,6 +134,8 @@ export async function runRedisServer(
   cwd: string,
   label: string,
   ready = /Ready to accept connections|Sentinel ID is/,
+  /** A node restarted on a long AOF replays it first: give it longer. */
+  timeoutMs = 10_000,
 ): Promise<RedisChild> {
   const server = spawnOwned("redis-server", args, { cwd });
   const lines: string[] = [];
@@ -151,7 +153,7 @@ export async function runRedisServer(
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopped ??= stopChild(server));
   try {
-    await withTimeout(isReady, 10_000, () => `${label}: redis-server never got ready:\n${tail(lines)}`);
+    await withTimeout(isReady, timeoutMs, () => `${label}: redis-server never got ready:\n${tail(lines)}`);
   } catch (err) {
     await stop();
     throw err;

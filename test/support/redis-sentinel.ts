@@ -132,7 +132,8 @@ export async function startSentinelSet(options: { downAfterMs?: number; appendon
         const node = nodes.get(port);
         if (!node) throw new Error(`no data node on ${port}`);
         if (!node.child.child.exitInfo) throw new Error(`the data node on ${port} is still running`);
-        node.child = await runRedisServer(node.args, node.dir, `redis:${port}`);
+        // It replays its AOF before it is ready: minutes of writes take a while on a loaded machine.
+        node.child = await runRedisServer(node.args, node.dir, `redis:${port}`, undefined, 180_000);
         children.push(node.child);
       },
       stop,
