@@ -12,6 +12,7 @@ export interface Violation {
     | "command-wrong-host"
     | "no-recovery"
     | "server-error"
+    | "run-counts"
     | "command-not-terminal"
     | "host-status"
     | "client-shut-out";
@@ -116,4 +117,35 @@ export function checkHosts(
       });
   }
   return { violations, checked: hosts.length };
+}
+
+/**
+ * Every run is over (`finished` or `cancelled`) and its counts are exactly its commands' statuses:
+ * `counts[s]` commands in status `s`, `total` of them in all.
+ */
+export function checkRuns(
+  runs: ReadonlyArray<{
+    id: string;
+    status: string;
+    total: number;
+    counts: Record<string, number>;
+    commands: ReadonlyArray<{ status: string }>;
+  }>,
+): { violations: Violation[]; checked: number } {
+  const violations: Violation[] = [];
+  for (const r of runs) {
+    if (r.status !== "finished" && r.status !== "cancelled")
+      violations.push({ rule: "run-counts", detail: `run ${r.id} is still ${r.status}` });
+    const actual: Record<string, number> = {};
+    for (const c of r.commands) actual[c.status] = (actual[c.status] ?? 0) + 1;
+    const statuses = new Set([...Object.keys(actual), ...Object.keys(r.counts)]);
+    const wrong = [...statuses].filter((s) => (r.counts[s] ?? 0) !== (actual[s] ?? 0));
+    if (wrong.length || r.total !== r.commands.length) {
+      violations.push({
+        rule: "run-counts",
+        detail: `run ${r.id}: counts ${JSON.stringify(r.counts)} total ${r.total}, commands ${JSON.stringify(actual)} (${r.commands.length})`,
+      });
+    }
+  }
+  return { violations, checked: runs.length };
 }

@@ -1,4 +1,4 @@
-import { checkBrowsers, checkCommands, checkHosts, type LoggedEvent } from "./checker";
+import { checkBrowsers, checkCommands, checkHosts, checkRuns, type LoggedEvent } from "./checker";
 import type { BrowserSegment } from "./clients";
 
 const id = (n: number) => `${String(1_000 + n).padStart(13, "0")}-00000000-e1`;
@@ -71,5 +71,25 @@ describe("hosts", () => {
       "host b is offline, its agent is connected",
       "host c is online, its agent is not connected",
     ]);
+  });
+});
+
+describe("runs", () => {
+  const cmds = (...statuses: string[]) => statuses.map((status) => ({ status }));
+  test("over, and counted exactly, passes", () => {
+    const run = {
+      id: "r",
+      status: "finished",
+      total: 3,
+      counts: { succeeded: 2, failed: 1, running: 0 },
+      commands: cmds("succeeded", "failed", "succeeded"),
+    };
+    expect(checkRuns([run]).violations).toEqual([]);
+  });
+  test("a count off by one, a wrong total, or a run still running does not", () => {
+    const off = { id: "a", status: "finished", total: 2, counts: { succeeded: 2 }, commands: cmds("succeeded", "failed") };
+    const total = { id: "b", status: "finished", total: 3, counts: { succeeded: 2 }, commands: cmds("succeeded", "succeeded") };
+    const running = { id: "c", status: "running", total: 1, counts: { succeeded: 1 }, commands: cmds("succeeded") };
+    expect(checkRuns([off, total, running]).violations.map((v) => v.detail.slice(0, 6))).toEqual(["run a:", "run b:", "run c "]);
   });
 });

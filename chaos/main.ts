@@ -21,7 +21,7 @@ import { apiCall, login } from "../test/support/clients";
 import { freePort } from "../test/support/ports";
 import { startNginx, type NginxProcess } from "../test/e2e/ops-nginx";
 import { ChaosAgent, ChaosBrowser } from "./clients";
-import { checkBrowsers, checkCommands, checkHosts, TERMINAL, type LoggedEvent, type Violation } from "./checker";
+import { checkBrowsers, checkCommands, checkHosts, checkRuns, TERMINAL, type LoggedEvent, type Violation } from "./checker";
 import { planFaults, type PlannedFault } from "./faults";
 import { Random } from "./random";
 
@@ -201,6 +201,23 @@ async function main(): Promise<void> {
       }
     })();
 
+    // And a run over five random hosts (two at a time) every 4 s.
+    const runIds: string[] = [];
+    const runLoad = (async () => {
+      while (loading) {
+        const picked = new Set<string>();
+        while (picked.size < Math.min(5, hosts.length)) picked.add(random.pick(hosts).id);
+        const res = await apiCall(origin, cookie, "POST", "/api/runs", {
+          command: "true",
+          target: { host_ids: [...picked] },
+          max_parallel: 2,
+        }).catch((err: Error) => ({ status: 0, text: err.message, json: () => ({}) as never }) as const);
+        if (res.status === 202) runIds.push(res.json<{ run: { id: string } }>().run.id);
+        else refused.set(`${res.status} (run)`, (refused.get(`${res.status} (run)`) ?? 0) + 1);
+        await delay(4000);
+      }
+    })();
+
     // Faults, one at a time, each undone and recovered from before the next.
     const plan = planFaults(random, { durationMs: opts.minutes * 60_000, hubs: 3, browsers: opts.browsers, meanGapMs: 12_000 });
     const records: FaultRecord[] = [];
@@ -237,7 +254,7 @@ async function main(): Promise<void> {
       );
     }
     loading = false;
-    await load;
+    await Promise.all([load, runLoad]);
 
     // Settle: everyone back, every accepted command finished, hosts past their offline checks.
     say("faults over; settling");
@@ -263,6 +280,24 @@ async function main(): Promise<void> {
       }
       open = next;
       if (open.length) await delay(500);
+    }
+    type RunView = {
+      run: { id: string; status: string; total: number; counts: Record<string, number> };
+      commands: Array<{ id: string; host_id: string; status: string }>;
+    };
+    const runViews = new Map<string, RunView>();
+    const runDeadline = Date.now() + 60_000;
+    let openRuns = [...runIds];
+    while (openRuns.length && Date.now() < runDeadline) {
+      const next: string[] = [];
+      for (const id of openRuns) {
+        const res = await apiCall(origin, cookie, "GET", `/api/runs/${id}`).catch(() => undefined);
+        if (res?.status === 200) runViews.set(id, res.json<RunView>());
+        const status = runViews.get(id)?.run.status;
+        if (status !== "finished" && status !== "cancelled") next.push(id);
+      }
+      openRuns = next;
+      if (openRuns.length) await delay(500);
     }
     await delay(OFFLINE_TIMEOUT_MS + 1500);
     // A barrier event every browser must get: after it, each one's record is complete.
@@ -305,11 +340,12 @@ async function main(): Promise<void> {
       }
       const ranOn = new Map<string, string[]>();
       for (const a of agents) for (const id of a.ran) ranOn.set(id, [...(ranOn.get(id) ?? []), a.hostId]);
-      const commandVerdict = checkCommands(
-        accepted.map((c) => ({ ...c, status: statuses.get(c.id) })),
-        ranOn,
-      );
+      const runCommands = [...runViews.values()].flatMap((v) => v.commands.map((c) => ({ id: c.id, hostId: c.host_id, status: c.status })));
+      const commandVerdict = checkCommands([...accepted.map((c) => ({ ...c, status: statuses.get(c.id) })), ...runCommands], ranOn);
       violations.push(...commandVerdict.violations);
+      for (const id of runIds) if (!runViews.has(id)) violations.push({ rule: "run-counts", detail: `run ${id} could not be read` });
+      const runVerdict = checkRuns([...runViews.values()].map((v) => ({ ...v.run, commands: v.commands })));
+      violations.push(...runVerdict.violations);
       const hostsRes = await apiCall(origin, cookie, "GET", "/api/hosts");
       const finalHosts = hostsRes
         .json<{ hosts: Array<{ id: string; name: string; status: string }> }>()
@@ -334,6 +370,7 @@ async function main(): Promise<void> {
         `events checked: ${browserVerdict.checked} (log of ${logged.length}; ${browserVerdict.resyncs} explicit resyncs; ${browsers.reduce((n, b) => n + b.segments.length, 0)} browser segments)`,
         `commands: ${accepted.length} accepted, ${[...refused.entries()].map(([s, n]) => `${n} refused with ${s}`).join(", ") || "none refused"} (502: nginx with the one api down); ${redelivered} redelivered after a cut (answered again, not run again)`,
         `commands by final status: ${JSON.stringify(countBy([...statuses.values()].map((s) => s ?? "unknown")))}`,
+        `runs: ${runVerdict.checked} checked (${runCommands.length} commands), by status ${JSON.stringify(countBy([...runViews.values()].map((v) => v.run.status)))}`,
         `hosts checked: ${hostVerdict.checked}`,
         "",
         violations.length === 0
