@@ -3,3 +3,4 @@ export * from "./codes";
 export * from "./frames";
 export * from "./ids";
 export * from "./rest";
+export * from "./responses";
