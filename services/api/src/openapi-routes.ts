@@ -265,7 +265,8 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     operationId: "listEvents",
     tag: "events",
     summary: "The event log after an id",
-    description: "Oldest first, only events of hosts the caller may see. An `after` no longer in the log answers from the oldest kept, with `resync: true`.",
+    description:
+      "Oldest first, only events of hosts the caller may see. An `after` no longer in the log answers from the oldest kept, with `resync: true`.",
     access: "user",
     query: EventsQuerySchema,
     response: { status: 200, description: "The events.", schema: EventsResponseSchema },
@@ -417,7 +418,8 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     operationId: "listSigningKeys",
     tag: "meta",
     summary: "The public keys agents verify commands with",
-    description: "No session needed. The current key first, then those in COMMAND_SIGNING_KEYS_PREVIOUS. `Cache-Control: public, max-age=60`.",
+    description:
+      "No session needed. The current key first, then those in COMMAND_SIGNING_KEYS_PREVIOUS. `Cache-Control: public, max-age=60`.",
     access: "public",
     response: { status: 200, description: "The keys.", schema: SigningKeysResponseSchema },
   },

@@ -48,7 +48,8 @@ const errorResponses = (maxBody: string): Record<ErrorStatus, { name: string; de
   401: { name: "Unauthenticated", description: "`unauthenticated`: no valid session cookie or API token." },
   403: {
     name: "Forbidden",
-    description: 'Refused: `{"error":"forbidden"}` when the role does not allow the call (CONTRACT §4), `forbidden_origin` for a mutating call without an allowed `Origin`.',
+    description:
+      'Refused: `{"error":"forbidden"}` when the role does not allow the call (CONTRACT §4), `forbidden_origin` for a mutating call without an allowed `Origin`.',
   },
   404: { name: "NotFound", description: "No such thing, or one the caller may not see (the same answer)." },
   409: { name: "Conflict", description: "The call conflicts with the current state." },
@@ -76,9 +77,8 @@ export function errorsOf(op: ApiOperation, maxBody: string): Map<ErrorStatus, st
   if (op.query || op.body) add(400, "`invalid_request`: a field fails its schema (the message names it).");
   if (op.body) add(400, "`invalid_json`, `invalid_body`: the body is not valid (compressed) JSON.");
   if (op.access !== "public") add(401, "`unauthenticated`: log in or send `Authorization: Bearer tta_…`.");
-  if (op.access !== "public" && MUTATING.has(op.method)) {
-    add(403, "`forbidden_origin`: a cookie-authenticated call without an allowed `Origin`.");
-  }
+  // Every mutating call, login included, is behind the Origin check (CONTRACT §2).
+  if (MUTATING.has(op.method)) add(403, "`forbidden_origin`: a call without an API token and without an allowed `Origin`.");
   if (op.body) {
     add(413, `\`too_large\`: the body is over ${maxBody}.`);
     add(415, "`unsupported_media_type`: the body is not `application/json`.");
