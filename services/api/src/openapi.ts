@@ -1,4 +1,4 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31, zodToOpenAPIRegistry, type RouteConfig } from "@asteasolutions/zod-to-openapi";
+import { OpenAPIRegistry, OpenApiGeneratorV31, zodToOpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { z, type ZodObject, type ZodType } from "zod";
 import { ErrorBodySchema, ForbiddenBodySchema } from "@tether/protocol";
 import { API_OPERATIONS, NAMED_SCHEMAS } from "./openapi-routes";
@@ -160,7 +160,7 @@ export function buildOpenApiDocument(opts: {
         ...(op.query ? { query: op.query } : {}),
         ...(op.body ? { body: { required: true, content: json(op.body) } } : {}),
       },
-      responses: responses as RouteConfig["responses"],
+      responses,
     });
   }
 

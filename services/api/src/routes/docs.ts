@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import express, { Router } from "express";
+import { HttpError } from "../errors";
 import { buildOpenApiDocument } from "../openapi";
 
 /** openapi-explorer's self-contained browser bundle (a web component; no CDN, no fonts fetched). */
@@ -23,7 +24,7 @@ export const DOCS_CSP = [
   "object-src 'none'",
   "script-src 'self'",
   "script-src-attr 'none'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "connect-src 'self'",
 ].join("; ");
 
@@ -36,8 +37,14 @@ const PAGE = `<!doctype html>
     <link rel="icon" href="data:," />
     <script src="${EXPLORER_SCRIPT}"></script>
   </head>
-  <body>
-    <openapi-explorer spec-url="/api/openapi.json" hide-server-selection="true" fill-defaults="false" collapse="true">
+  <body style="margin: 0">
+    <openapi-explorer
+      spec-url="/api/openapi.json"
+      hide-server-selection="true"
+      fill-defaults="false"
+      collapse="true"
+      style="--font-regular: system-ui, sans-serif; --font-mono: ui-monospace, monospace"
+    >
       <div slot="overview"><h1>Tether API</h1><p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>.</p></div>
     </openapi-explorer>
   </body>
@@ -70,5 +77,7 @@ export function docsRoutes(deps: { maxBody: string }): Router {
     `/docs/assets/${EXPLORER_VERSION}`,
     express.static(join(EXPLORER_PACKAGE, "dist", "browser"), { index: false, maxAge: "365d", immutable: true }),
   );
+  // Any other asset (another version's, from a stale page) is a plain 404, session or not.
+  router.use("/docs/assets", (_req, _res, next) => next(new HttpError(404, "not_found", "no such asset")));
   return router;
 }
