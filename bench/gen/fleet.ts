@@ -26,6 +26,11 @@ export class Fleet {
   private stopping = false;
   private attempts = 0;
   private hbTimers: NodeJS.Timeout[] = [];
+  /** Bench-clock times of `command` frames since the last {@link takeCommands}, and repeats of an id. */
+  private commandTimes: number[] = [];
+  private commandIds = new Set<string>();
+  private duplicateCommands = 0;
+  private labels: Record<string, string> | undefined;
 
   async connect(
     urls: string[],
@@ -33,8 +38,10 @@ export class Fleet {
     names: string[],
     wave: number,
     reconnect: boolean,
+    labels?: Record<string, string>,
   ): Promise<{ registered: number; failed: number; timings: AgentTiming[] }> {
     this.urls = urls;
+    this.labels = labels;
     this.stopping = false;
     this.reconnect = reconnect;
     const fresh: Agent[] = tokens.map((token, i) => ({
@@ -69,10 +76,11 @@ export class Fleet {
       let done = false;
       ws.on("open", () => {
         a.timing.regSentAt = now();
-        ws.send(JSON.stringify({ type: "register", payload: { hostname: a.name } }));
+        ws.send(JSON.stringify({ type: "register", payload: { hostname: a.name, ...(this.labels ? { labels: this.labels } : {}) } }));
       });
       ws.on("message", (data) => {
         const text = data.toString();
+        if (text.startsWith('{"type":"command"')) return this.answer(ws, text);
         if (!text.startsWith('{"type":"registered"')) return;
         a.timing.registeredAt = now();
         a.backoff.reset();
@@ -87,6 +95,23 @@ export class Fleet {
         setTimeout(() => void this.dial(a).catch(() => undefined), a.backoff.next());
       });
     });
+  }
+
+  /** Like an agent running `true`: the command succeeds at once (the time it arrived is kept). */
+  private answer(ws: WebSocket, text: string): void {
+    this.commandTimes.push(now());
+    const id = (JSON.parse(text) as { payload: { command_id: string } }).payload.command_id;
+    if (this.commandIds.has(id)) this.duplicateCommands += 1;
+    this.commandIds.add(id);
+    ws.send(JSON.stringify({ type: "command_finished", payload: { command_id: id, exit_code: 0 } }));
+  }
+
+  /** Waits until `count` commands arrived since the last call (or the timeout); returns and forgets them. */
+  async takeCommands(count: number, timeoutMs: number): Promise<{ at: number[]; duplicates: number }> {
+    await pollUntil(() => this.commandTimes.length >= count, timeoutMs, 5);
+    const out = { at: this.commandTimes.splice(0), duplicates: this.duplicateCommands };
+    this.duplicateCommands = 0;
+    return out;
   }
 
   /** Heartbeats every `periodMs` per agent, each on its own random phase, for `durationMs`. */

@@ -42,7 +42,7 @@ const handlers: Handlers = {
     return {};
   },
   fleetConnect: async (a) => {
-    const r = await fleet.connect(a.urls, a.tokens, a.names, a.wave, a.reconnect);
+    const r = await fleet.connect(a.urls, a.tokens, a.names, a.wave, a.reconnect, a.labels);
     return { registered: r.registered, failed: r.failed, timings: a.timings ? r.timings : [] };
   },
   fleetHeartbeat: (a) => fleet.heartbeat(a.periodMs, a.durationMs),
@@ -51,6 +51,7 @@ const handlers: Handlers = {
     fleet.close();
     return {};
   },
+  fleetCommands: (a) => fleet.takeCommands(a.count, a.timeoutMs),
   dispatchRun: (a) => dispatchRun(a),
 };
 

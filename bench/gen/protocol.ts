@@ -48,7 +48,16 @@ export interface Ops {
    * With `reconnect`, an agent cut off reconnects to the next URL with backoff and full jitter.
    */
   fleetConnect: {
-    args: { urls: string[]; tokens: string[]; names: string[]; wave: number; reconnect: boolean; timings: boolean };
+    args: {
+      urls: string[];
+      tokens: string[];
+      names: string[];
+      wave: number;
+      reconnect: boolean;
+      timings: boolean;
+      /** Labels every agent registers with (the `run` scenario targets its fleet by them). */
+      labels?: Record<string, string>;
+    };
     result: { registered: number; failed: number; timings: AgentTiming[] };
   };
   /** Every agent heartbeats each `periodMs` (own random phase) for `durationMs`; metrics carry {hb, t}. */
@@ -59,6 +68,11 @@ export interface Ops {
     result: { complete: boolean; registered: number; total: number; last: number; attempts: number };
   };
   fleetClose: { args: Record<string, never>; result: Record<string, never> };
+  /**
+   * Every fleet agent answers a `command` at once with exit 0. Waits until `count` arrived since
+   * the last call (or the timeout): their arrival times (bench clock) and how many repeated an id.
+   */
+  fleetCommands: { args: { count: number; timeoutMs: number }; result: { at: number[]; duplicates: number } };
 
   /** Sequential browser `dispatch` → agent `command`, `count` times; latencies in the histogram. */
   dispatchRun: {

@@ -5,6 +5,7 @@ import { fanout } from "./fanout";
 import { idle } from "./idle";
 import { online } from "./online";
 import { output } from "./output";
+import { run } from "./run";
 import { storm } from "./storm";
 
-export const SCENARIOS: Scenario[] = [online, dispatch, output, fanout, idle, storm];
+export const SCENARIOS: Scenario[] = [online, dispatch, output, fanout, idle, run, storm];

@@ -4,6 +4,7 @@ import { FINAL_COMMAND_STATUSES, type Chunk, type Command, type CommandStatus, t
 import type { EventLog, Op } from "./event-log";
 import type { Keys } from "./keys";
 import { casUpdate, type Change } from "./projection";
+import { runTransitionOps } from "./run-counts";
 
 /** Outcome of storing one output frame. */
 export type OutputResult = "stored" | "duplicate" | "gap" | "unknown_command" | "not_running" | "truncated" | "dropped";
@@ -46,6 +47,9 @@ export function newCommand(input: { hostId: string; command: string; args?: stri
 
 /** Commands: the projection (`commands` hash, per-command meta and output) and its writers. */
 export class CommandStore {
+  /** Called after a command of a run changed status (set by createStores: the run engine's kick). */
+  onRunChange: ((runId: string) => void) | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -110,18 +114,23 @@ export class CommandStore {
   async claim(queued: Command, hostId: string, now: number): Promise<Command | null> {
     const meta = this.keys.commandMeta(queued.id);
     const next: Command = { ...queued, status: "running", started_at: now };
+    const runId = queued.run_id;
     const res = await this.log.append({
       event: { type: "command_started", payload: { command: next } },
       guards: [
         { key: meta, field: "status", equals: "queued" },
         { key: meta, field: "host", equals: hostId },
+        // A command its run still holds back (max_parallel) is not for the taking yet.
+        ...(runId ? [{ key: meta, field: "hold", equals: "" }] : []),
       ],
       ops: [
         { cmd: "HINCRBY", key: meta, args: ["v", 1] },
         { cmd: "HSET", key: meta, args: ["status", "running"] },
         { cmd: "HSET", key: this.keys.commands, args: [queued.id, JSON.stringify(next)] },
+        ...(runId ? runTransitionOps(this.keys, runId, "queued", "running", true) : []),
       ],
     });
+    if (res.ok && runId) this.onRunChange?.(runId);
     return res.ok ? next : null;
   }
 
@@ -134,6 +143,7 @@ export class CommandStore {
     opts: { status: CommandStatus; exitCode: number | null; now: number; hostId?: string; fromStatuses?: CommandStatus[]; reason?: string },
   ): Promise<FinishResult> {
     let outcome: FinishResult = "unknown_command";
+    let runId: string | undefined;
     await this.update(id, (cmd, meta) => {
       if (opts.hostId !== undefined && meta.host !== opts.hostId) return null;
       const status = meta.status as CommandStatus;
@@ -142,6 +152,7 @@ export class CommandStore {
         return null;
       }
       outcome = "finished";
+      runId = cmd.run_id;
       const next: Command = {
         ...cmd,
         status: opts.status,
@@ -173,9 +184,12 @@ export class CommandStore {
                 args: [this.outputMaxAgeMs!],
               }))
             : []),
+          ...(cmd.run_id ? runTransitionOps(this.keys, cmd.run_id, status, opts.status, meta.hold !== "1") : []),
         ],
       };
     });
+    // `outcome` and `runId` were set inside the callback, which TS cannot see.
+    if ((outcome as FinishResult) === "finished" && runId) this.onRunChange?.(runId);
     return outcome;
   }
 

@@ -130,6 +130,8 @@ export const ConfigSchema = z.object({
   CANCEL_TIMEOUT_MS: ms(15_000),
   /** Addition: open browser sockets one session may hold across every hub; more get 429 before the upgrade. */
   MAX_SOCKETS_PER_SESSION: z.coerce.number().int().min(1).default(20),
+  /** CONTRACT §6: most hosts one run may target; a target matching more is refused with 400. */
+  MAX_RUN_HOSTS: z.coerce.number().int().min(1).default(10_000),
   /** Addition: pino level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 

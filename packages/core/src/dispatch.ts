@@ -120,19 +120,23 @@ export async function cancelCommand(
   deps: DispatchDeps,
   principal: Principal,
   commandId: string,
+  /** `audit: false`: a part of something audited once as a whole (a run's cancel, CONTRACT §6). */
+  opts: { audit?: boolean } = {},
 ): Promise<FinishResult | "cancelling" | "forbidden"> {
   const cmd = await deps.commands.get(commandId);
   const host = cmd ? await deps.hosts.get(cmd.host_id) : null;
   const decision = cmd ? decideCommand(principal, "operate", host) : "hidden";
   if (!cmd || decision === "hidden") return "unknown_command";
   if (decision === "forbidden") return "forbidden";
-  const audit = () =>
-    deps.audit.append({
+  const audit = async () => {
+    if (opts.audit === false) return;
+    await deps.audit.append({
       actor: actorOf(principal),
       action: "command.cancelled",
       target: { type: "command", id: commandId },
       detail: { host_id: cmd.host_id },
     });
+  };
   if (cmd.status === "queued") {
     const res = await deps.commands.finish(commandId, { status: "cancelled", exitCode: null, now: deps.now(), fromStatuses: ["queued"] });
     if (res === "finished") await audit();

@@ -336,7 +336,7 @@ export function envelopeOf(entry: LoggedFrame): string {
   return formatEnvelope(entry.team, entry.except, entry.frame);
 }
 
-/** The host an event is about: every fleet event is about one. */
+/** The host an event is about: every fleet event is about one, but a run's ('': addressed by `team`). */
 export function eventHostId(event: FleetEvent): string {
   switch (event.type) {
     case "host_update":
@@ -344,6 +344,10 @@ export function eventHostId(event: FleetEvent): string {
     case "command_queued":
     case "command_started":
       return event.payload.command.host_id;
+    case "run_update":
+    case "run_released":
+    case "run_cancelled":
+      return "";
     default:
       return event.payload.host_id;
   }

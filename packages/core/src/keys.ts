@@ -68,6 +68,18 @@ export function createKeys(prefix: string) {
     hubHosts: (nodeId: string) => `${p}:hub:${nodeId}:hosts`,
     /** Login rate limiter prefix. */
     loginLimit: `${p}:rl:login:`,
+    /** Hash id → run JSON as of its latest `run_update` (CONTRACT §6). */
+    runs: `${p}:runs`,
+    /** Sorted set of run ids by creation time (the runs list, newest first). */
+    runsByTime: `${p}:runs:by-time`,
+    /** Set of runs with a change not yet acted on (released, reported); the worker's sweep finishes the job of a process that died. */
+    runsDirty: `${p}:runs:dirty`,
+    /** Hash of a run's control state: status, next (index of the next command to release), total, max_parallel, stop, cancelled, reported, last_update. */
+    runMeta: (runId: string) => `${p}:run:${runId}`,
+    /** Hash of a run's counts by command status, plus `active` (released, not final) and `changes` (bumped by every count change). */
+    runCounts: (runId: string) => `${p}:run:${runId}:counts`,
+    /** List of a run's command ids, in creation (release) order. */
+    runCommands: (runId: string) => `${p}:run:${runId}:cmds`,
     /** BullMQ prefix (queues live under it). */
     bullPrefix: `${p}:bull`,
   };
@@ -75,4 +87,4 @@ export function createKeys(prefix: string) {
 export type Keys = ReturnType<typeof createKeys>;
 
 /** BullMQ queue names. */
-export const QueueName = { PRESENCE: "presence", COMMANDS: "commands" } as const;
+export const QueueName = { PRESENCE: "presence", COMMANDS: "commands", RUNS: "runs" } as const;

@@ -2,18 +2,22 @@ import type { Redis } from "ioredis";
 import { LoggedEventSchema, type Chunk, type Command, type Host, type LoggedEvent } from "@tether/protocol";
 import { formatEventId } from "./event-log";
 import type { Keys } from "./keys";
+import { emptyRunsFold, evolveRuns, writeRuns, type RunsFold } from "./run-projection";
 
 /** The projections the log determines (host secrets and connection epochs are not in it). */
 export interface Projection {
   hosts: Map<string, Host>;
   commands: Map<string, Command>;
   outputs: Map<string, Chunk[]>;
+  /** Runs (CONTRACT §6), folded from their events and their commands'. */
+  runs: RunsFold;
 }
 
-export const emptyProjection = (): Projection => ({ hosts: new Map(), commands: new Map(), outputs: new Map() });
+export const emptyProjection = (): Projection => ({ hosts: new Map(), commands: new Map(), outputs: new Map(), runs: emptyRunsFold() });
 
 /** Fold one event into the projection (pure but for mutating `state`, which it returns). */
 export function evolve(state: Projection, event: LoggedEvent): Projection {
+  evolveRuns(state.runs, event);
   switch (event.type) {
     case "host_update":
       state.hosts.set(event.payload.host.id, event.payload.host);
@@ -87,6 +91,7 @@ export async function logIsComplete(redis: Redis, keys: Keys): Promise<boolean> 
 export async function writeProjection(redis: Redis, keys: Keys, state: Projection): Promise<void> {
   const oldCommandIds = await redis.hkeys(keys.commands);
   const oldHostIds = await redis.hkeys(keys.hosts);
+  const oldRunIds = await redis.hkeys(keys.runs);
   const tx = redis.multi();
   tx.del(keys.hosts, keys.commands, keys.hostTeams);
   for (const id of new Set([...oldCommandIds, ...state.commands.keys()])) tx.del(keys.commandOutput(id), keys.commandMeta(id));
@@ -104,5 +109,6 @@ export async function writeProjection(redis: Redis, keys: Keys, state: Projectio
     tx.zadd(keys.hostCommands(cmd.host_id), cmd.created_at, id);
     if (cmd.status === "queued" || cmd.status === "running") tx.zadd(keys.hostPending(cmd.host_id), cmd.created_at, id);
   }
+  writeRuns(tx, keys, state.runs.runs, state.commands, oldRunIds);
   await tx.exec();
 }

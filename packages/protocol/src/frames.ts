@@ -17,6 +17,7 @@ import {
   TimestampSchema,
 } from "./common";
 import { CommandIdSchema, HostIdSchema } from "./ids";
+import { RunCancelledPayloadSchema, RunReleasedPayloadSchema, RunUpdatePayloadSchema } from "./runs";
 
 /** A frame whose payload is `P`: `{type, payload}`. */
 function frame<T extends string, P extends z.ZodType>(type: T, payload: P) {
@@ -153,6 +154,9 @@ export const FleetEventSchema = z.discriminatedUnion("type", [
   frame("command_started", CommandStartedPayloadSchema),
   frame("command_output", CommandOutputPayloadSchema),
   frame("command_finished", CommandFinishedPayloadSchema),
+  frame("run_released", RunReleasedPayloadSchema),
+  frame("run_cancelled", RunCancelledPayloadSchema),
+  frame("run_update", RunUpdatePayloadSchema),
 ]);
 export type FleetEvent = z.infer<typeof FleetEventSchema>;
 export type FleetEventType = FleetEvent["type"];

@@ -4,3 +4,4 @@ export * from "./frames";
 export * from "./ids";
 export * from "./rest";
 export * from "./responses";
+export * from "./runs";

@@ -34,6 +34,7 @@ import { tokenRoutes } from "./routes/tokens";
 import { auditRoutes } from "./routes/audit";
 import { signingKeyRoutes } from "./routes/signing-keys";
 import { docsRoutes } from "./routes/docs";
+import { runRoutes } from "./routes/runs";
 
 /** Largest JSON body the API accepts. */
 export const MAX_BODY = "64kb";
@@ -63,6 +64,7 @@ export interface ApiDeps {
     | "COMMAND_TTL_MS"
     | "commandSigningKey"
     | "previousSigningKeys"
+    | "MAX_RUN_HOSTS"
   >;
   /** Caller-owned connections: `command` for reads/writes and sessions, `bullmq` for the queue. */
   redis: { command: Redis; bullmq: Redis };
@@ -87,7 +89,10 @@ export interface Api {
 /** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
 export function createApi(deps: ApiDeps): Api {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, users, teams, apiTokens } = createStores(redis.command, config, metrics);
+  const { keys, eventLog, hosts, commands, users, teams, apiTokens, runs, runEngine } = createStores(redis.command, config, metrics, {
+    clock,
+    log,
+  });
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
@@ -163,6 +168,10 @@ export function createApi(deps: ApiDeps): Api {
   api.use("/teams", teamRoutes({ teams, audit }));
   api.use("/tokens", tokenRoutes({ apiTokens, users, audit, clock }));
   api.use("/audit", auditRoutes({ audit }));
+  api.use(
+    "/runs",
+    runRoutes({ hosts, runs, runEngine, dispatch, audit, clock, maxRunHosts: config.MAX_RUN_HOSTS, commandTtlMs: config.COMMAND_TTL_MS }),
+  );
   api.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
   app.use("/api", api);
 
@@ -197,6 +206,7 @@ export function createApi(deps: ApiDeps): Api {
       return (await createAdmin("admin", password)) ? { username: "admin", password } : null;
     },
     async close() {
+      runEngine.close();
       await queue.close().catch(() => undefined);
     },
   };

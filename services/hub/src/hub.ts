@@ -74,7 +74,7 @@ export interface Hub {
 /** A stateless hub node: terminates agent and browser sockets and relays through Redis. */
 export function createHub(deps: HubDeps): Hub {
   const { config, redis, clock, log, metrics } = deps;
-  const stores = createStores(redis.command, config, metrics);
+  const stores = createStores(redis.command, config, metrics, { clock, log });
   const { keys, eventLog, hosts, users } = stores;
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, { connection: redis.bullmq, prefix: keys.bullPrefix });
@@ -272,6 +272,8 @@ export function createHub(deps: HubDeps): Hub {
       agents.closeAll(CloseCode.GOING_AWAY, "hub shutting down");
       browsers.closeAll(CloseCode.GOING_AWAY, "hub shutting down");
       await agents.drained(2000);
+      // Runs this hub was stepping stay dirty: the worker's sweep steps them.
+      stores.runEngine.close();
       await liveness.stop();
       await Promise.all([presenceQueue.close(), dispatchQueue.close()]).catch(() => undefined);
     },

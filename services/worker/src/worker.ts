@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { QueueName, createStores, type Clock, type Config, type Logger, type Metrics, type OfflineCheckJob } from "@tether/core";
 import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
 import { runCancelDeadline, runDispatch, runExpire, type CommandDeps } from "./processors/commands";
+import { runSweepRuns } from "./processors/runs";
 
 export interface WorkerDeps {
   config: Pick<
@@ -36,10 +37,11 @@ export interface TetherWorker {
 /** The BullMQ worker: command queue and TTLs, offline checks, and the dead-hub sweep. */
 export function createWorker(deps: WorkerDeps): TetherWorker {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands } = createStores(redis.command, config, metrics);
+  const { keys, eventLog, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
   const queueOpts = { connection: redis.bullmq, prefix: keys.bullPrefix };
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts);
   const commandQueue = new Queue(QueueName.COMMANDS, queueOpts);
+  const runsQueue = new Queue(QueueName.RUNS, queueOpts);
   const presenceDeps: PresenceDeps = {
     redis: redis.command,
     keys,
@@ -72,7 +74,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
 
   return {
     async start() {
-      for (const q of [presenceQueue, commandQueue]) q.on("error", (err) => log.warn({ err: err.message }, "queue error"));
+      for (const q of [presenceQueue, commandQueue, runsQueue]) q.on("error", (err) => log.warn({ err: err.message }, "queue error"));
       const presence = new Worker(
         QueueName.PRESENCE,
         async (job) => (job.name === "sweep" ? runSweep(presenceDeps) : runOfflineCheck(presenceDeps, job)),
@@ -88,7 +90,9 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
               : runDispatch(commandDeps, job),
         { ...queueOpts, concurrency: 32, ...lock },
       );
-      workers = [presence, cmds];
+      // Runs whose stepper died (a hub or api killed mid-step) are stepped here (DESIGN "Runs are event-sourced").
+      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), { ...queueOpts, concurrency: 1, ...lock });
+      workers = [presence, cmds, runsWorker];
       for (const w of workers) {
         w.on("error", (err) => log.warn({ err: err.message }, "worker error"));
         w.on("failed", onFailed);
@@ -100,12 +104,18 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
         { every: config.SWEEP_INTERVAL_MS },
         { name: "sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
       );
+      await runsQueue.upsertJobScheduler(
+        "runs-sweep",
+        { every: config.SWEEP_INTERVAL_MS },
+        { name: "runs-sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
+      );
       await Promise.all(workers.map((w) => w.waitUntilReady()));
       log.info("worker ready");
     },
     async close() {
+      runEngine.close();
       await Promise.all(workers.map((w) => w.close()));
-      await Promise.all([presenceQueue.close(), commandQueue.close()]);
+      await Promise.all([presenceQueue.close(), commandQueue.close(), runsQueue.close()]);
     },
     async collect() {
       const [p, c] = await Promise.all([
