@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ChunkSchema, CommandSchema, HostSchema, IdSchema, SigningKeyIdSchema } from "./common";
 import { LoggedEventSchema } from "./frames";
 import { ApiTokenSchema, AuditEntrySchema, TeamSchema, UserSchema } from "./rest";
+import { RunIdSchema, RunSchema } from "./runs";
 
 /**
  * What the REST API answers (CONTRACT §2, §4, §5), one schema per response body. The api's
@@ -70,7 +71,19 @@ export const SigningKeySchema = z.object({ key_id: SigningKeyIdSchema, public_ke
 export const SigningKeysResponseSchema = z.object({ keys: z.array(SigningKeySchema) });
 
 // ---------------------------------------------------------------------------------------------
+// §6 runs
+
+/** `POST /api/runs` (202) and `POST /api/runs/:id/cancel` (202). */
+export const RunResponseSchema = z.object({ run: RunSchema });
+/** `GET /api/runs`: newest first. */
+export const RunListResponseSchema = z.object({ runs: z.array(RunSchema) });
+/** `GET /api/runs/:id`: the run and every command of it. */
+export const RunDetailResponseSchema = z.object({ run: RunSchema, commands: z.array(CommandSchema) });
+
+// ---------------------------------------------------------------------------------------------
 // path parameters of the routes that check a bare id (`IdSchema`: users, API tokens)
 
 /** `/api/users/:id`, `/api/tokens/:id`. */
 export const IdParamsSchema = z.object({ id: IdSchema });
+/** `/api/runs/:id…` (the route's `router.param` checks `RunIdSchema`). */
+export const RunParamsSchema = z.object({ id: RunIdSchema });

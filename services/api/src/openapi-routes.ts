@@ -8,6 +8,13 @@ import {
   AuditResponseSchema,
   ChangePasswordBodySchema,
   ChunkSchema,
+  CreateRunBodySchema,
+  RunDetailResponseSchema,
+  RunListResponseSchema,
+  RunParamsSchema,
+  RunResponseSchema,
+  RunSchema,
+  RunsQuerySchema,
   CommandDetailResponseSchema,
   CommandListResponseSchema,
   CommandParamsSchema,
@@ -58,6 +65,8 @@ export const NAMED_SCHEMAS: ReadonlyArray<readonly [string, ZodType]> = [
   ["ApiToken", ApiTokenSchema],
   ["AuditEntry", AuditEntrySchema],
   ["SigningKey", SigningKeySchema],
+  ["Run", RunSchema],
+  ["CreateRunRequest", CreateRunBodySchema],
   ["LoginRequest", LoginBodySchema],
   ["ChangePasswordRequest", ChangePasswordBodySchema],
   ["CreateHostRequest", CreateHostBodySchema],
@@ -73,7 +82,7 @@ const ADMIN_ONLY = '`{"error":"forbidden"}`: admins only.';
 const NOT_WITH_TOKEN = '`{"error":"forbidden"}`: not with an API token (a session only).';
 
 /**
- * Every route the api serves, in the order the docs page lists them: CONTRACT §2, §4, §5, and
+ * Every route the api serves, in the order the docs page lists them: CONTRACT §2, §4, §5, §6, and
  * the document and its page. A new route is one entry here (the int test fails without it).
  */
 export const API_OPERATIONS: readonly ApiOperation[] = [
@@ -255,6 +264,63 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
       403: '`{"error":"forbidden"}`: viewers may not cancel.',
       404: "`unknown_command`.",
       409: "`command_finished`: it already finished.",
+    },
+  },
+
+  // §6 runs
+  {
+    method: "post",
+    path: "/api/runs",
+    operationId: "createRun",
+    tag: "runs",
+    summary: "Run one command on many hosts",
+    description:
+      "The target is every host matching all the given fields, within the caller's teams, all of one team. One normal command per host, each with `run_id`.",
+    access: "user",
+    body: CreateRunBodySchema,
+    response: { status: 202, description: "The run, `running`.", schema: RunResponseSchema },
+    errors: {
+      400: "`unknown_host` (an id in `target.host_ids`), `empty_target`, `too_many_hosts` (over MAX_RUN_HOSTS), `several_teams` (name `target.team_id`).",
+      403: '`{"error":"forbidden"}`: viewers may not run commands.',
+    },
+  },
+  {
+    method: "get",
+    path: "/api/runs",
+    operationId: "listRuns",
+    tag: "runs",
+    summary: "List runs",
+    description: "Newest first, paged with `before` (a run id, exclusive) and `limit`.",
+    access: "user",
+    query: RunsQuerySchema,
+    response: { status: 200, description: "The runs the caller may see.", schema: RunListResponseSchema },
+    errors: { 400: "`invalid_request` also when `before` names no run the caller may see." },
+  },
+  {
+    method: "get",
+    path: "/api/runs/:id",
+    operationId: "getRun",
+    tag: "runs",
+    summary: "A run and its commands",
+    access: "user",
+    params: RunParamsSchema,
+    response: { status: 200, description: "The run and every command of it.", schema: RunDetailResponseSchema },
+    errors: { 404: "`unknown_run` (also a run of a team the caller may not see)." },
+  },
+  {
+    method: "post",
+    path: "/api/runs/:id/cancel",
+    operationId: "cancelRun",
+    tag: "runs",
+    summary: "Cancel a run",
+    description: "Every command of the run not yet finished is cancelled; the run ends `cancelled`.",
+    access: "user",
+    params: RunParamsSchema,
+    response: { status: 202, description: "Cancelling (`cancel_requested: true`).", schema: RunResponseSchema },
+    errors: {
+      403: '`{"error":"forbidden"}`: viewers may not cancel.',
+      404: "`unknown_run`.",
+      409: "`run_finished`: it already finished.",
     },
   },
 

@@ -175,7 +175,7 @@ describe("real answers match the document", () => {
   const json = { "content-type": "application/json" };
   const call = (method: string, path: string, opts: Parameters<typeof send>[3] = {}) => send(server.url, method, path, { cookie, ...opts });
 
-  test("session, hosts, commands, events", async () => {
+  test("session, hosts, commands, events, runs", async () => {
     const login = { username: server.admin.username, password: server.admin.password };
     expectDocumented("post", "/api/session", await send(server.url, "POST", "/api/session", { body: login }), 200, login);
     expectDocumented("get", "/api/session", await call("GET", "/api/session"), 200);
@@ -223,6 +223,25 @@ describe("real answers match the document", () => {
     expectDocumented("get", "/api/events", events, 200);
     const types = (JSON.parse(events.text) as { events: { type: string }[] }).events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["host_update", "command_queued", "command_finished"]));
+
+    // §6: a run on that host; its `run_update` events are in the log too.
+    const target = { command: "uptime", target: { host_ids: [hostId] }, max_parallel: 1 };
+    const run = await call("POST", "/api/runs", { body: target });
+    expectDocumented("post", "/api/runs", run, 202, target);
+    const runId = (JSON.parse(run.text) as { run: { id: string } }).run.id;
+    expectDocumented("get", "/api/runs", await call("GET", "/api/runs?limit=5"), 200);
+    expectDocumented("get", "/api/runs/{id}", await call("GET", `/api/runs/${runId}`), 200);
+    expectDocumented("get", "/api/runs/{id}", await call("GET", `/api/runs/${randomUUID()}`), 404);
+    expectDocumented("post", "/api/runs/{id}/cancel", await call("POST", `/api/runs/${runId}/cancel`), 202);
+    expectDocumented(
+      "post",
+      "/api/runs",
+      await call("POST", "/api/runs", { body: { command: "uptime", target: { team_id: "nowhere" } } }),
+      400,
+    );
+    const withRuns = await call("GET", "/api/events?after=0&limit=200");
+    expectDocumented("get", "/api/events", withRuns, 200);
+    expect(withRuns.text).toContain('"type":"run_update"');
 
     expectDocumented("delete", "/api/hosts/{id}", await call("DELETE", `/api/hosts/${hostId}`), 204);
     expectDocumented("get", "/api/signing-keys", await send(server.url, "GET", "/api/signing-keys"), 200);
