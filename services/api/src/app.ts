@@ -34,6 +34,7 @@ import { teamRoutes } from "./routes/teams";
 import { tokenRoutes } from "./routes/tokens";
 import { auditRoutes } from "./routes/audit";
 import { signingKeyRoutes } from "./routes/signing-keys";
+import { docsRoutes } from "./routes/docs";
 import { runRoutes } from "./routes/runs";
 
 /** Largest JSON body the API accepts. */
@@ -135,6 +136,7 @@ export function createApi(deps: ApiDeps): Api {
   api.use(requireJsonBody);
   api.use(express.json({ limit: MAX_BODY }));
   api.use("/signing-keys", signingKeyRoutes({ signer })); // public (CONTRACT §5): before origin and session checks
+  api.use(docsRoutes({ maxBody: MAX_BODY })); // public: /api/openapi.json and /api/docs
   api.use(requireOrigin(config.ALLOWED_ORIGINS, config.TRUST_PROXY));
   api.use(
     session({
