@@ -18,8 +18,12 @@ import { APPEND_OUTPUTS_LUA } from "./output-script";
  * in), else `default`. The team is stored with the event (field g, and x for `except`) and leads
  * the published message (see envelope.ts), so hubs and readers filter without parsing the JSON.
  *
+ * A second event may follow in the same step (`then`: a host moving team is its `host_update`
+ * to the new team and a `host_removed` for those who lose sight of it, never one without the other).
+ *
  * KEYS: log, epoch, host-teams, then the guards' and ops' keys. ARGV: channel, type, payload,
- * maxlen, epoch candidate, host id, team override, except, then the guards and ops.
+ * maxlen, epoch candidate, host id, team override, except, then the guards and ops, then 0 or 1
+ * and the follow-up's type, payload, team and except.
  */
 const APPEND_LUA = `${LUA_ENVELOPE}
 local a = 9
@@ -49,18 +53,23 @@ if not epoch then
   redis.call('SET', KEYS[2], ARGV[5])
   epoch = ARGV[5]
 end
-local sid
-if ARGV[8] ~= '' then
-  sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3], 'g', team, 'x', ARGV[8])
-else
-  sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[2], 'p', ARGV[3], 'g', team)
+local function emit(type, payload, to, except)
+  local sid
+  if except ~= '' then
+    sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', type, 'p', payload, 'g', to, 'x', except)
+  else
+    sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', type, 'p', payload, 'g', to)
+  end
+  local dash = string.find(sid, '-', 1, true)
+  local ms = string.sub(sid, 1, dash - 1)
+  local sq = string.sub(sid, dash + 1)
+  local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
+  local frame = '{"type":"' .. type .. '","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
+  if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(to, except) .. frame) end
+  return frame
 end
-local dash = string.find(sid, '-', 1, true)
-local ms = string.sub(sid, 1, dash - 1)
-local sq = string.sub(sid, dash + 1)
-local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
-local frame = '{"type":"' .. ARGV[2] .. '","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. ARGV[3] .. '}'
-if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(team, ARGV[8]) .. frame) end
+local frame = emit(ARGV[2], ARGV[3], team, ARGV[8])
+if tonumber(ARGV[a]) == 1 then emit(ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]) end
 return {1, frame}
 `;
 
@@ -177,7 +186,10 @@ export class EventLog {
     team?: string;
     /** Not to audiences that also see this team (see envelope.ts). */
     except?: string;
+    /** A second event in the same atomic step, after `event` (which it requires), to `team` but not `except`. */
+    then?: { event: FleetEvent; team: string; except?: string };
   }): Promise<AppendResult> {
+    if (input.then && !input.event) throw new Error("append: `then` needs an `event` before it");
     const keyList = [this.keys.log, this.keys.logEpoch, this.keys.hostTeams];
     const keyIndex = new Map<string, number>();
     const idx = (key: string) => {
@@ -205,6 +217,8 @@ export class EventLog {
     const ops = input.ops ?? [];
     argv.push(ops.length);
     for (const op of ops) argv.push(op.cmd, idx(op.key), op.args.length, ...op.args);
+    if (input.then) argv.push(1, input.then.event.type, JSON.stringify(input.then.event.payload), input.then.team, input.then.except ?? "");
+    else argv.push(0);
     const started = this.observe ? performance.now() : 0;
     const res = await this.redis.tetherAppend(keyList.length, ...keyList, ...argv);
     if (this.observe) this.observe((performance.now() - started) / 1000);

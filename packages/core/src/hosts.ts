@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { DEFAULT_TEAM, type Host } from "@tether/protocol";
+import { DEFAULT_TEAM, type FleetEvent, type Host } from "@tether/protocol";
 import type { EventLog, Op } from "./event-log";
 import { casUpdate } from "./projection";
 import type { Keys } from "./keys";
@@ -27,6 +27,8 @@ export interface HostChange {
   extraOps?: Op[];
   /** Address the event to this team (a host moving to it). */
   team?: string;
+  /** A second event in the same write (a move's `host_removed` for those who lose sight of the host). */
+  then?: { event: FleetEvent; team: string; except?: string };
 }
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -146,6 +148,7 @@ export class HostStore {
           event: publish ? { type: "host_update", payload: { host: change.host! } } : undefined,
           extraOps: change.extraOps,
           team: change.team,
+          then: publish ? change.then : undefined,
         };
       },
     });
@@ -153,22 +156,23 @@ export class HostStore {
   }
 
   /**
-   * Rename a host or move it to another team (CONTRACT §4). A move is announced twice: the
-   * `host_update` to the new team, then a `host_removed` to those who saw the old team but do not
-   * see the new one, so the host vanishes from their view (events after it go to the new team).
+   * Rename a host or move it to another team (CONTRACT §4). A move is announced twice, in one
+   * atomic write: the `host_update` to the new team, then a `host_removed` to those who saw the old
+   * team but do not see the new one, so the host vanishes from their view (events after it go to
+   * the new team). A crash cannot leave one without the other.
    */
   async patch(id: string, change: { name?: string; teamId?: string }): Promise<Host | null> {
-    let from = "";
-    const updated = await this.update(id, (host) => {
-      from = host.team_id ?? DEFAULT_TEAM;
+    return this.update(id, (host) => {
+      const from = host.team_id ?? DEFAULT_TEAM;
       const to = change.teamId ?? from;
       const next: Host = { ...host, ...(change.name !== undefined ? { name: change.name } : {}), team_id: to };
-      return { host: next, team: to, extraOps: [{ cmd: "HSET", key: this.keys.hostTeams, args: [id, to] }] };
+      return {
+        host: next,
+        team: to,
+        extraOps: [{ cmd: "HSET", key: this.keys.hostTeams, args: [id, to] }],
+        ...(to !== from && { then: { event: { type: "host_removed", payload: { host_id: id } }, team: from, except: to } }),
+      };
     });
-    if (updated && updated.team_id !== from) {
-      await this.log.append({ event: { type: "host_removed", payload: { host_id: id } }, team: from, except: updated.team_id });
-    }
-    return updated;
   }
 
   /** Replace the token; the old one stops working at once. Returns the new token, or null. */

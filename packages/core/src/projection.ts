@@ -12,6 +12,8 @@ export interface Change<T> {
   extraOps?: Op[];
   /** Address the event to this team rather than the host's (see EventLog.append). */
   team?: string;
+  /** A second event in the same atomic write (see EventLog.append). */
+  then?: { event: FleetEvent; team: string; except?: string };
 }
 
 const MAX_CAS_ATTEMPTS = 20;
@@ -41,7 +43,13 @@ export async function casUpdate<T>(opts: {
     if (metaArgs.length) ops.push({ cmd: "HSET", key: metaKey, args: metaArgs });
     if (change.value !== null) ops.push({ cmd: "HSET", key: hash, args: [id, JSON.stringify(change.value)] });
     ops.push(...(change.extraOps ?? []));
-    const res = await log.append({ event: change.event, guards: [{ key: metaKey, field: "v", equals: meta.v }], ops, team: change.team });
+    const res = await log.append({
+      event: change.event,
+      guards: [{ key: metaKey, field: "v", equals: meta.v }],
+      ops,
+      team: change.team,
+      then: change.then,
+    });
     if (res.ok) return { value: change.value ?? current, meta: { ...meta, ...stringify(change.meta) } };
     // Someone else wrote in between: read again and decide again.
   }

@@ -55,6 +55,46 @@ test("append writes the projection, the log and the channel in one step; the pub
   await sub.unsubscribe(keys.eventsChannel);
 });
 
+test("a follow-up event (`then`) is logged and published right after the first, in the same step; a failed guard writes neither", async () => {
+  const { keys, log } = fresh();
+  const published: string[] = [];
+  await sub.subscribe(keys.eventsChannel);
+  const both = new Promise<void>((resolve) =>
+    sub.on("message", (channel: string, message: string) => {
+      if (channel !== keys.eventsChannel) return;
+      published.push(message);
+      if (published.length === 2) resolve();
+    }),
+  );
+  const moved = { ...host("h9"), team_id: "b" };
+  await redis.hset(`${keys.prefix}:m9`, "v", "1");
+  const refused = await log.append({
+    event: { type: "host_update", payload: { host: moved } },
+    guards: [{ key: `${keys.prefix}:m9`, field: "v", equals: "0" }],
+    team: "b",
+    then: { event: { type: "host_removed", payload: { host_id: "h9" } }, team: "a", except: "b" },
+  });
+  expect(refused.ok).toBe(false);
+  expect(await redis.xlen(keys.log)).toBe(0);
+  const res = await log.append({
+    event: { type: "host_update", payload: { host: moved } },
+    guards: [{ key: `${keys.prefix}:m9`, field: "v", equals: "1" }],
+    team: "b",
+    then: { event: { type: "host_removed", payload: { host_id: "h9" } }, team: "a", except: "b" },
+  });
+  expect(res.ok).toBe(true);
+  await both;
+  const { entries } = await log.readFrames(await log.epoch(), "-", 10);
+  expect(entries.map((e) => [JSON.parse(e.frame).type, e.team, e.except])).toEqual([
+    ["host_update", "b", ""],
+    ["host_removed", "a", "b"],
+  ]);
+  // Published in that order, each behind its own audience.
+  expect(published.map((m) => m.slice(0, m.indexOf("\t")))).toEqual(["b", "a b"]);
+  expect(published.map((m) => m.slice(m.indexOf("\t") + 1))).toEqual(entries.map((e) => e.frame));
+  await sub.unsubscribe(keys.eventsChannel);
+});
+
 test("a failed guard writes nothing at all and says which guard and what it found", async () => {
   const { keys, log } = fresh();
   await redis.hset(`${keys.prefix}:meta`, "v", "3");
