@@ -191,3 +191,23 @@ test("a long run: the viewer watching it has no Cancel; the operator cancels it 
   expect(operator.errors).toEqual([]);
   expect(viewer.errors).toEqual([]);
 });
+
+test("the runs pages fit a phone screen", async () => {
+  const { page } = operator;
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [route, ready] of [
+    ["#/", "host-list #run-on-hosts"],
+    ["#/runs", `run-list tr[data-run-id="${checkRun}"]`],
+    [`#/runs/${checkRun}/hosts/${hosts["db-1"]}`, "run-view run-summary tbody tr"],
+  ] as const) {
+    await visit(page, route, ready);
+    const size = await page
+      .locator("html")
+      .evaluate((html: { scrollWidth: number; ownerDocument: { defaultView: { innerWidth: number } } }) => ({
+        scrollWidth: html.scrollWidth,
+        innerWidth: html.ownerDocument.defaultView.innerWidth,
+      }));
+    expect({ route, fits: size.scrollWidth <= size.innerWidth, ...size }).toEqual({ route, fits: true, ...size });
+  }
+  expect(operator.errors).toEqual([]);
+});
