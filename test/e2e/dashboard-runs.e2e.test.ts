@@ -165,13 +165,18 @@ test("a viewer sees the runs, but no control to pick hosts or start a run", asyn
 
 test("a long run: the viewer watching it has no Cancel; the operator cancels it and both pages show every host cancelled", async () => {
   const { page } = operator;
+  await visit(viewer.page, "#/runs", `run-list tr[data-run-id="${checkRun}"]`);
   await visit(page, "#/", "host-list #select-matching");
   await page.locator("host-list #select-matching").click();
   const run = await startRun(page, "hold", 3);
   expect(run).not.toBe(checkRun);
   await page.locator('run-grid a.tile[data-status="running"]').nth(2).waitFor();
 
-  await visit(viewer.page, `#/runs/${run}`, 'run-view .run-status[data-status="running"]');
+  // The viewer's open runs list gets the new run on top, live (run_update), and opens it.
+  const row = viewer.page.locator(`run-list tbody tr:first-child[data-run-id="${run}"]`);
+  await row.waitFor();
+  await row.locator("a").click();
+  await viewer.page.locator('run-view .run-status[data-status="running"]').waitFor();
   await viewer.page.locator('run-grid a.tile[data-status="running"]').nth(2).waitFor();
   expect(await viewer.page.locator("run-view #cancel-run").count()).toBe(0);
 
@@ -185,4 +190,24 @@ test("a long run: the viewer watching it has no Cancel; the operator cancels it 
   expect(await page.locator("run-view #cancel-run").count()).toBe(0);
   expect(operator.errors).toEqual([]);
   expect(viewer.errors).toEqual([]);
+});
+
+test("the runs pages fit a phone screen", async () => {
+  const { page } = operator;
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [route, ready] of [
+    ["#/", "host-list #run-on-hosts"],
+    ["#/runs", `run-list tr[data-run-id="${checkRun}"]`],
+    [`#/runs/${checkRun}/hosts/${hosts["db-1"]}`, "run-view run-summary tbody tr"],
+  ] as const) {
+    await visit(page, route, ready);
+    const size = await page
+      .locator("html")
+      .evaluate((html: { scrollWidth: number; ownerDocument: { defaultView: { innerWidth: number } } }) => ({
+        scrollWidth: html.scrollWidth,
+        innerWidth: html.ownerDocument.defaultView.innerWidth,
+      }));
+    expect({ route, fits: size.scrollWidth <= size.innerWidth, ...size }).toEqual({ route, fits: true, ...size });
+  }
+  expect(operator.errors).toEqual([]);
 });

@@ -113,6 +113,7 @@ test("the operator, in another browser on the other hub, sees only staging's hos
   expect(await page.locator("#add-host").count()).toBe(0);
   expect(await page.locator("app-nav a").evaluateAll((links) => links.map((a) => a.getAttribute("data-nav")))).toEqual([
     "fleet",
+    "runs",
     "tokens",
     "account",
   ]);

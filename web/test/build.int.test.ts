@@ -32,6 +32,7 @@ const TAGS = [
   "run-grid",
   "run-output",
   "run-summary",
+  "run-progress",
 ];
 
 const webDir = join(__dirname, "..");

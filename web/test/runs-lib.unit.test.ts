@@ -1,6 +1,8 @@
 import type { Command, Run } from "@tether/protocol";
 import { EMPTY_FLEET, commandsOfRun, evolve, rememberCommand, rememberRun, runsNewestFirst } from "../src/lib/fleet-state";
+import { FleetStore } from "../src/fleet-store";
 import { hrefFor, parseRoute } from "../src/lib/route";
+import { RunFollower } from "../src/lib/run-follower";
 import { RunLines } from "../src/lib/run-lines";
 import { countStatuses, filterTiles, runProgress, runTiles, summarizeRun } from "../src/lib/run-model";
 
@@ -135,5 +137,80 @@ describe("runs in the fleet state", () => {
     expect(parseRoute("#/runs/r1/hosts/h1")).toEqual({ view: "run", runId: "r1", hostId: "h1" });
     expect(hrefFor({ view: "run", runId: "r 1", hostId: "h1" })).toBe("#/runs/r%201/hosts/h1");
     expect(hrefFor({ view: "runs" })).toBe("#/runs");
+  });
+});
+
+describe("RunFollower", () => {
+  const noSocket = {
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+    onerror: null,
+    send: () => undefined,
+    close: () => undefined,
+  };
+  function setup(commands: Command[]) {
+    const store = new FleetStore({
+      url: () => "ws://test/ws",
+      createSocket: () => noSocket,
+      api: { session: async () => null },
+      onSessionLost: () => undefined,
+      random: () => 0.5,
+      setTimer: () => undefined,
+      clearTimer: () => undefined,
+      now: () => 0,
+    });
+    store.apply({ type: "hosts", id: "0", ts: 1, payload: { hosts: [{ id: "h1", name: "web-1", status: "online" }] } });
+    const snapshots: Record<string, (output: { seq: number; stream: "stdout"; data: string }[]) => void> = {};
+    const api = {
+      getRun: jest.fn(async () => ({ run: run({ total: commands.length }), commands })),
+      getCommand: jest.fn(
+        (id: string) =>
+          new Promise<{ command: Command; output: { seq: number; stream: "stdout"; data: string }[] }>((resolve) => {
+            snapshots[id] = (output) => resolve({ command: commands.find((c) => c.id === id)!, output });
+          }),
+      ),
+    };
+    const follower = new RunFollower({ store, api, runId: "r1", onChange: () => undefined });
+    const output = (commandId: string, seq: number, data: string) =>
+      store.apply({
+        type: "command_output",
+        id: `${seq + 10}`,
+        ts: 2,
+        payload: { command_id: commandId, host_id: "h1", seq, stream: "stdout", data },
+      });
+    return { store, api, follower, snapshots, output, settle: () => new Promise((r) => setTimeout(r, 0)) };
+  }
+
+  it("merges a running command's snapshot with what arrived live, in seq order, once", async () => {
+    const { api, follower, snapshots, output, settle } = setup([command("c1", "h1", { status: "running" })]);
+    follower.start();
+    await settle();
+    expect(api.getCommand).toHaveBeenCalledWith("c1");
+    output("c1", 1, "b\n");
+    output("c1", 2, "c\n");
+    snapshots["c1"]!([
+      { seq: 0, stream: "stdout", data: "a\n" },
+      { seq: 1, stream: "stdout", data: "b\n" },
+    ]);
+    await settle();
+    expect(follower.lines.lines().map((l) => `${l.host} | ${l.text}`)).toEqual(["web-1 | a", "web-1 | b", "web-1 | c"]);
+    follower.stop();
+  });
+
+  it("follows a queued command live only, and turns its last unfinished line into a line when it finishes", async () => {
+    const { api, store, follower, output, settle } = setup([command("c1", "h1")]);
+    follower.start();
+    await settle();
+    output("c1", 0, "one\ntwo");
+    store.apply({
+      type: "command_finished",
+      id: "20",
+      ts: 3,
+      payload: { command_id: "c1", host_id: "h1", exit_code: 0, status: "succeeded" },
+    });
+    expect(api.getCommand).not.toHaveBeenCalled();
+    expect(follower.lines.lines().map((l) => l.text)).toEqual(["one", "two"]);
+    follower.stop();
   });
 });

@@ -27,6 +27,9 @@ export class RunSummaryElement extends LitElement {
         margin: 0 0 0.6rem;
         font-weight: 600;
       }
+      .scroll {
+        overflow-x: auto;
+      }
       table {
         width: 100%;
         border-collapse: collapse;
@@ -60,35 +63,37 @@ export class RunSummaryElement extends LitElement {
         <span data-total="failed">${s.failed} failed</span>
         <span data-total="other">${s.other} other</span>
       </p>
-      <table>
-        <caption class="visually-hidden">
-          Outcome by exit code
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Outcome</th>
-            <th scope="col">Exit code</th>
-            <th scope="col">Hosts</th>
-            <th scope="col">Which</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${s.groups.map(
-            (g) =>
-              html`<tr data-outcome=${g.outcome} data-status=${g.status} data-exit-code=${g.exitCode ?? "none"}>
-                <td>${statusLabel(g.status)}</td>
-                <td>${g.exitCode ?? "—"}</td>
-                <td data-count=${g.count}>${g.count}</td>
-                <td class="hosts">
-                  ${g.hosts
-                    .slice(0, NAMES_SHOWN)
-                    .map((h) => html`<a href=${hrefFor({ view: "run", runId: this.runId, hostId: h.id })}>${h.name}</a>`)}
-                  ${g.hosts.length > NAMES_SHOWN ? html`<span class="muted">and ${g.hosts.length - NAMES_SHOWN} more</span>` : null}
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
+      <div class="scroll">
+        <table>
+          <caption class="visually-hidden">
+            Outcome by exit code
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Outcome</th>
+              <th scope="col">Exit code</th>
+              <th scope="col">Hosts</th>
+              <th scope="col">Which</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${s.groups.map(
+              (g) =>
+                html`<tr data-outcome=${g.outcome} data-status=${g.status} data-exit-code=${g.exitCode ?? "none"}>
+                  <td>${statusLabel(g.status)}</td>
+                  <td>${g.exitCode ?? "—"}</td>
+                  <td data-count=${g.count}>${g.count}</td>
+                  <td class="hosts">
+                    ${g.hosts
+                      .slice(0, NAMES_SHOWN)
+                      .map((h) => html`<a href=${hrefFor({ view: "run", runId: this.runId, hostId: h.id })}>${h.name}</a>`)}
+                    ${g.hosts.length > NAMES_SHOWN ? html`<span class="muted">and ${g.hosts.length - NAMES_SHOWN} more</span>` : null}
+                  </td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
     `;
   }
 }

@@ -15,6 +15,7 @@ import { shared } from "../styles/shared";
 import "./command-console";
 import "./run-grid";
 import "./run-output";
+import "./run-progress";
 import "./run-summary";
 
 /**
@@ -72,27 +73,6 @@ export class RunView extends LitElement {
       }
       h2 {
         font-size: 1.05rem;
-      }
-      .counts {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.35rem 1rem;
-        font-size: 0.9rem;
-        margin: 0;
-        padding: 0;
-        list-style: none;
-      }
-      .counts li[data-count="0"] {
-        display: none;
-      }
-      progress {
-        width: 100%;
-        height: 0.75rem;
-        accent-color: var(--accent);
-      }
-      .bar {
-        display: grid;
-        gap: 0.2rem;
       }
       .tools {
         display: flex;
@@ -241,18 +221,7 @@ export class RunView extends LitElement {
 
       <section aria-labelledby="progress-title">
         <h2 id="progress-title" class="visually-hidden">Progress</h2>
-        <div class="bar">
-          <progress id="run-progress" max=${Math.max(progress.total, 1)} .value=${progress.done} aria-label="Hosts finished"></progress>
-          <span class="muted" data-progress=${progress.done} role="status">${progress.done} of ${progress.total} finished</span>
-        </div>
-        <ul class="counts" aria-label="Hosts by status">
-          ${COMMAND_STATUSES.map(
-            (s) =>
-              html`<li data-status=${s} data-count=${progress.counts[s]}>
-                <strong>${progress.counts[s]}</strong> ${statusLabel(s).toLowerCase()}
-              </li>`,
-          )}
-        </ul>
+        <run-progress .progress=${progress}></run-progress>
       </section>
 
       ${final ? this.renderSummary(tiles) : null}
