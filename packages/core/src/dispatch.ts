@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { z } from "zod";
 import { IdSchema, type Command } from "@tether/protocol";
-import { dispatchJobId, type DispatchJob } from "./bus";
+import { expireJobId, type DispatchJob, type ExpireJob } from "./bus";
 import { newCommand, type CommandStore, type FinishResult } from "./commands";
 import type { HostStore } from "./hosts";
 import type { Keys } from "./keys";
@@ -15,7 +15,7 @@ export interface DispatchDeps {
   hosts: HostStore;
   commands: CommandStore;
   /** The commands queue: dispatch jobs, and the deadline of a cancel. */
-  queue: Queue<DispatchJob | CancelJob>;
+  queue: Queue<DispatchJob | CancelJob | ExpireJob>;
   redis: Redis;
   keys: Keys;
   nodeId: string;
@@ -24,6 +24,8 @@ export interface DispatchDeps {
   maxFrameBytes: number;
   /** CANCEL_TIMEOUT_MS: a cancelled running command ends `cancelled` this long after, whatever its agent says. */
   cancelTimeoutMs: number;
+  /** COMMAND_TTL_MS: a command still queued this long after it was made ends `expired` (a worker job). */
+  commandTtlMs: number;
   /** Signs each command before it enters Redis (CONTRACT §5). */
   signer: CommandSigner;
   /** Where dispatches and cancels are recorded with who asked (CONTRACT §4). */
@@ -71,9 +73,11 @@ export function commandFrameTooLarge(
 }
 
 /**
- * Dispatch a command (browser frame or REST): check the host, sign it for `requestedBy` (the
- * person whose request this is), then hand it to the worker through BullMQ with a deterministic
- * job id. The command id goes back to the dispatcher at once.
+ * Dispatch a command (browser frame or REST) in one hop: check the host, sign it for
+ * `requestedBy` (the person whose request this is), arm its TTL (a delayed worker job), then
+ * record, log and announce it in one atomic step — the hub holding the host's agent hears the
+ * host's channel and claims it; with no hub holding it, it waits queued and is claimed when the
+ * agent registers. The worker is not on the way: it only fires the TTL.
  */
 export async function dispatchCommand(
   deps: DispatchDeps,
@@ -89,17 +93,17 @@ export async function dispatchCommand(
   // Signed here, before the job (the first write to Redis): whoever can write Redis cannot make
   // or change a command the agent will accept. `requested_by` is the principal the policy allowed.
   const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), requestedBy(principal));
-  await deps.queue.add(
-    "dispatch",
-    { command },
-    {
-      jobId: dispatchJobId(command.id),
-      removeOnComplete: true,
-      removeOnFail: 1000,
-      attempts: 5,
-      backoff: { type: "exponential", delay: 100 },
-    },
-  );
+  // The TTL before the record: a crash between the two leaves a deadline for a command that never
+  // was (it finds nothing to expire), never a queued command without one.
+  const expire: ExpireJob = { command_id: command.id };
+  await deps.queue.add("expire", expire, {
+    jobId: expireJobId(command.id),
+    delay: deps.commandTtlMs,
+    removeOnComplete: true,
+    removeOnFail: 100,
+  });
+  const deliver: HostChannelMessage = { kind: "deliver", node: deps.nodeId, command };
+  await deps.commands.queue(command, [{ cmd: "PUBLISH", key: deps.keys.hostChannel(command.host_id), args: [JSON.stringify(deliver)] }]);
   await deps.audit.append({
     actor: actorOf(principal),
     action: "command.dispatched",

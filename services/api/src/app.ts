@@ -114,6 +114,7 @@ export function createApi(deps: ApiDeps): Api {
     audit,
     maxFrameBytes: config.MAX_MESSAGE_BYTES,
     cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    commandTtlMs: config.COMMAND_TTL_MS,
     signer,
   };
   const auth = authenticate({ users, apiTokens, clock, macs });

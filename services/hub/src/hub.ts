@@ -97,6 +97,7 @@ export function createHub(deps: HubDeps): Hub {
     nodeId: config.NODE_ID,
     maxFrameBytes: config.MAX_MESSAGE_BYTES,
     cancelTimeoutMs: config.CANCEL_TIMEOUT_MS,
+    commandTtlMs: config.COMMAND_TTL_MS,
     signer: createCommandSigner({
       privateKey: config.commandSigningKey,
       previous: config.previousSigningKeys,

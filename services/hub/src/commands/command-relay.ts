@@ -34,6 +34,7 @@ export interface CommandRelayDeps {
   nodeId: string;
   maxFrameBytes: number;
   cancelTimeoutMs: number;
+  commandTtlMs: number;
   /** Signs what browsers dispatch, here where the person's request is accepted (CONTRACT §5). */
   signer: CommandSigner;
 }
@@ -58,6 +59,7 @@ export class CommandRelay {
       audit: deps.audit,
       maxFrameBytes: deps.maxFrameBytes,
       cancelTimeoutMs: deps.cancelTimeoutMs,
+      commandTtlMs: deps.commandTtlMs,
       signer: deps.signer,
     };
   }
