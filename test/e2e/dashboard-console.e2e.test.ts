@@ -35,8 +35,8 @@ beforeAll(async () => {
   front = await startFront();
   stack = await startStack({ hubs: 1, env: { ALLOWED_ORIGINS: front.origin } });
   front.route({ apiPort: stack.api.port, hubPort: stack.hubs[0]!.port });
-  const cookie = await login(stack.api.url, stack.admin.username, stack.admin.password);
-  const { host, token } = await createHost(stack.api.url, cookie, "term-1");
+  const cookie = await login(front.origin, stack.admin.username, stack.admin.password);
+  const { host, token } = await createHost(front.origin, cookie, "term-1");
   hostId = host.id;
   agent = startAgent({ url: `ws://127.0.0.1:${front.port}/ws`, token, hostname: "term-1.test" });
   browser = await launchChromium();
@@ -72,6 +72,8 @@ afterAll(async () => {
 /** printf's own escapes (`\033`, `\r`), inside the single quotes of `sh -c '…'`. */
 const SCRIPT = [
   'printf "\\033[32mgreen-ok\\033[0m plain\\n"',
+  // 24-bit colour: xterm draws it with an inline style, which must get past the CSP.
+  'printf "\\033[38;2;255;128;0morange-rgb\\033[0m\\n"',
   // Twenty redraws of one line, each its own write (and mostly its own chunk).
   'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do printf "\\rprogress %3d%%" $((i * 5)); sleep 0.01; done',
   'printf "\\n"',
@@ -86,10 +88,11 @@ test("a coloured, \\r-heavy command through a real agent: each redrawn line once
   await page.goto(`${front.origin}/#/hosts/${hostId}`);
   commandId = await runCommand(page, `sh -c '${SCRIPT}'`);
   await page.locator(`command-console .summary[data-command-id="${commandId}"][data-status="succeeded"]`).waitFor();
-  await page.locator('command-output[data-lines="6"]').waitFor();
+  await page.locator('command-output[data-lines="7"]').waitFor();
   const lines = (await consoleText(page)).split("\n");
   expect(lines).toEqual([
     "green-ok plain",
+    "orange-rgb",
     "progress 100%",
     "blue-split after",
     "fail-red then-err",
@@ -100,6 +103,7 @@ test("a coloured, \\r-heavy command through a real agent: each redrawn line once
   // The host's colours (ANSI 32 green, 34 blue: palette 2 and 4), bold red on stderr kept as the host set it.
   await expect(consoleCell(page, "green-ok")).resolves.toMatchObject({ chars: "g", fgMode: "palette", fg: 2 });
   await expect(consoleCell(page, "plain")).resolves.toMatchObject({ fgMode: "default" });
+  await expect(consoleCell(page, "orange-rgb")).resolves.toMatchObject({ fgMode: "rgb", fg: 0xff8000 });
   await expect(consoleCell(page, "blue-split")).resolves.toMatchObject({ fgMode: "palette", fg: 4 });
   await expect(consoleCell(page, "fail-red")).resolves.toMatchObject({ fgMode: "palette", fg: 1, bold: true });
   // stderr in its own colour (xterm-256 210), also after the host's own reset within it.
@@ -127,7 +131,7 @@ test("Download saves the whole output from GET /api/commands/:id as text: no esc
   const [download] = await Promise.all([page.waitForEvent("download"), page.locator("command-console #download-output").click()]);
   expect(download.suggestedFilename()).toBe(`tether-output-${commandId}.txt`);
   const text = await readFile((await download.path())!, "utf8");
-  expect(text).toBe("green-ok plain\nprogress 100%\nblue-split after\nfail-red then-err\nwarn-err\nfinished\n");
+  expect(text).toBe("green-ok plain\norange-rgb\nprogress 100%\nblue-split after\nfail-red then-err\nwarn-err\nfinished\n");
 });
 
 test("follows new output until the user scrolls up, stays put while it streams, and follows again on request", async () => {

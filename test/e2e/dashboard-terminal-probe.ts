@@ -21,6 +21,9 @@ export interface TerminalWriteFigures {
   /** JS heap in use before and after (MiB), each after a forced GC. */
   heapBeforeMiB: number;
   heapAfterMiB: number;
+  /** ArrayBuffer backing stores before and after (MiB; xterm keeps each line in a typed array). */
+  buffersBeforeMiB: number;
+  buffersAfterMiB: number;
   /** Lines the terminal keeps (its scrollback + rows) and its width in columns. */
   bufferLines: number;
   cols: number;
@@ -42,13 +45,14 @@ interface ProbeElement {
   scrollState(): { viewportY: number; baseY: number };
 }
 
-async function heapMiB(page: Page): Promise<number> {
+/** JS heap used and ArrayBuffer backing stores (MiB), after a forced GC. */
+async function heapMiB(page: Page): Promise<{ heap: number; buffers: number }> {
   const cdp = await page.context().newCDPSession(page);
   try {
     await cdp.send("HeapProfiler.collectGarbage");
-    await cdp.send("Performance.enable");
-    const { metrics } = await cdp.send("Performance.getMetrics");
-    return (metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0) / 2 ** 20;
+    // `backingStorageSize` is newer than playwright-core's protocol types.
+    const usage = (await cdp.send("Runtime.getHeapUsage")) as { usedSize: number; backingStorageSize?: number };
+    return { heap: round(usage.usedSize / 2 ** 20), buffers: round((usage.backingStorageSize ?? 0) / 2 ** 20) };
   } finally {
     await cdp.detach();
   }
@@ -63,11 +67,11 @@ export async function measureTerminalWrite(
   output: Locator,
   { lines, linesPerFrame, timeoutMs }: { lines: number; linesPerFrame: number; timeoutMs: number },
 ): Promise<TerminalWriteFigures> {
-  const heapBeforeMiB = await heapMiB(page);
+  const before = await heapMiB(page);
   const start = Number(await output.getAttribute("data-lines"));
   const measured = await output.evaluate(
     (el, [total, perFrame, from, deadline]) =>
-      new Promise<Omit<TerminalWriteFigures, "heapBeforeMiB" | "heapAfterMiB">>((resolve, reject) => {
+      new Promise<Omit<TerminalWriteFigures, "heapBeforeMiB" | "heapAfterMiB" | "buffersBeforeMiB" | "buffersAfterMiB">>((resolve, reject) => {
         const page = globalThis as unknown as ProbeGlobals;
         const target = el as unknown as ProbeElement & { terminalSize?(): { bufferLines: number; cols: number } };
         const tasks: number[] = [];
@@ -120,7 +124,8 @@ export async function measureTerminalWrite(
       }),
     [lines, linesPerFrame, start, timeoutMs] as [number, number, number, number],
   );
-  return { ...measured, heapBeforeMiB: round(heapBeforeMiB), heapAfterMiB: round(await heapMiB(page)) };
+  const after = await heapMiB(page);
+  return { ...measured, heapBeforeMiB: before.heap, heapAfterMiB: after.heap, buffersBeforeMiB: before.buffers, buffersAfterMiB: after.buffers };
 }
 
 function round(n: number): number {

@@ -30,8 +30,6 @@ const CSI = /\u001b\[([0-?]*)([ -/]*)([@-~])/g;
  *   completes it (stdout and stderr interleave, and each has its own half-sequences);
  * - stderr is wrapped in {@link STDERR_COLOR} and its own resets of the foreground (`ESC[0m`,
  *   `ESC[m`, `ESC[39m`) fall back to that colour rather than to the default;
- * - 24-bit colours (`38;2;r;g;b`) become the nearest xterm-256 colour: xterm's DOM renderer
- *   draws those with an inline `style` attribute, which the dashboard's CSP refuses;
  * - mouse-tracking modes are dropped (see {@link DROPPED_MODES}).
  *
  * The text stays text: nothing here is ever HTML. DOM-free, so it is unit-tested.
@@ -67,7 +65,7 @@ export class TerminalStream {
 
 function rewriteCsi(whole: string, params: string, between: string, final: string, stderr: boolean): string {
   if (between !== "") return whole;
-  if (final === "m" && !/^[<=>?]/.test(params)) return `\u001b[${rewriteSgr(params, stderr)}m`;
+  if (final === "m" && stderr && !/^[<=>?]/.test(params)) return `\u001b[${rewriteSgr(params, stderr)}m`;
   if ((final === "h" || final === "l") && params.startsWith("?")) {
     const kept = params
       .slice(1)
@@ -78,62 +76,21 @@ function rewriteCsi(whole: string, params: string, between: string, final: strin
   return whole;
 }
 
-/** Rewrites SGR parameters: 24-bit colours to 256, and (on stderr) foreground resets back to the stderr colour. */
+/** On stderr, SGR parameters that reset the foreground (`0`, empty, `39`) fall back to the stderr colour. */
 function rewriteSgr(params: string, stderr: boolean): string {
+  if (!stderr) return params;
   const list = params === "" ? ["0"] : params.split(";");
-  const out: string[] = [];
   let resetsForeground = false;
   for (let i = 0; i < list.length; i++) {
     const param = list[i] as string;
-    if (param.includes(":")) {
-      // ITU form: `38:2::r:g:b` or `38:2:r:g:b`, `38:5:n`.
-      const sub = param.split(":");
-      if ((sub[0] === "38" || sub[0] === "48" || sub[0] === "58") && sub[1] === "2") {
-        const rgb = sub.slice(sub.length >= 6 ? 3 : 2, (sub.length >= 6 ? 3 : 2) + 3).map(Number);
-        out.push(`${sub[0]}:5:${nearest256(rgb)}`);
-      } else out.push(param);
-      continue;
-    }
-    if (param === "38" || param === "48" || param === "58") {
-      const mode = list[i + 1];
-      if (mode === "2") {
-        const rgb = list.slice(i + 2, i + 5).map(Number);
-        out.push(param, "5", String(nearest256(rgb)));
-        i += 4;
-      } else if (mode === "5") {
-        out.push(param, "5", list[i + 2] ?? "0");
-        i += 2;
-      } else out.push(param);
-      continue;
-    }
-    if (param === "0" || param === "" || param === "39") resetsForeground = true;
-    else if (/^(3[0-7]|9[0-7])$/.test(param)) resetsForeground = false;
-    out.push(param);
+    // `38;5;n` / `48;5;n` / `38;2;r;g;b`: their numbers are values, not attributes.
+    if ((param === "38" || param === "48" || param === "58") && (list[i + 1] === "5" || list[i + 1] === "2")) {
+      if (param === "38") resetsForeground = false;
+      i += list[i + 1] === "5" ? 2 : 4;
+    } else if (param === "0" || param === "" || param === "39") resetsForeground = true;
+    else if (/^(3[0-7]|9[0-7])$/.test(param) || param.startsWith("38:")) resetsForeground = false;
   }
-  if (stderr && resetsForeground) out.push("38", "5", String(STDERR_COLOR));
-  return out.join(";");
-}
-
-const CUBE = [0, 95, 135, 175, 215, 255];
-
-/** The xterm-256 colour (cube 16–231 or grey 232–255) nearest to an `[r, g, b]`. */
-export function nearest256(rgb: number[]): number {
-  const [r, g, b] = [0, 1, 2].map((i) => clamp(rgb[i] ?? 0)) as [number, number, number];
-  const level = (v: number) => (v < 48 ? 0 : v < 115 ? 1 : Math.floor((v - 35) / 40));
-  const [cr, cg, cb] = [level(r), level(g), level(b)];
-  const cube = 16 + 36 * cr + 6 * cg + cb;
-  const cubeDistance = distance([r, g, b], [CUBE[cr] as number, CUBE[cg] as number, CUBE[cb] as number]);
-  const greyStep = Math.min(23, Math.max(0, Math.round(((r + g + b) / 3 - 8) / 10)));
-  const grey = 8 + 10 * greyStep;
-  return distance([r, g, b], [grey, grey, grey]) < cubeDistance ? 232 + greyStep : cube;
-}
-
-function clamp(v: number): number {
-  return Number.isFinite(v) ? Math.min(255, Math.max(0, v)) : 0;
-}
-
-function distance(a: number[], b: number[]): number {
-  return a.reduce((sum, v, i) => sum + (v - (b[i] as number)) ** 2, 0);
+  return resetsForeground ? `${list.join(";")};38;5;${STDERR_COLOR}` : params;
 }
 
 function countNewlines(text: string): number {
