@@ -9,12 +9,12 @@ import type { XtermView } from "../terminal/xterm-view";
 import { shared } from "../styles/shared";
 
 /**
- * Lines the view keeps. xterm allocates every line at the terminal's width (12 bytes a cell:
- * about 1.2 kB a line at 100 columns), so a million lines would cost over a gigabyte; the
- * view keeps the last 100 000 (about 120 MB at 100 columns, measured by
- * bench/console-terminal.ts) and "Download" in the console has all of it.
+ * Lines the view keeps (the rest is in the console's "Download"). xterm allocates every line
+ * at the terminal's width, 12 bytes a cell, so a million lines would take 1.2 GB at 100
+ * columns; 50 000 lines (what the view kept before it was a terminal) take about 60 MB at 100
+ * columns, 92 MB at 160 (measured: `bench/console-terminal.ts`, ArrayBuffer memory).
  */
-export const SCROLLBACK = 100_000;
+export const SCROLLBACK = 50_000;
 
 /**
  * A command's output as a terminal (xterm.js): colours, `\r` redraws and cursor movement as
