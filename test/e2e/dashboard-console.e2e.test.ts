@@ -160,6 +160,38 @@ test("follows new output until the user scrolls up, stays put while it streams, 
   expect(resumed.viewportY).toBe(resumed.baseY);
 });
 
+test("issue 18.2: the event latency the page sees shows next to Live as numbers, and changes with new events", async () => {
+  const latency = page.locator("connection-indicator .latency[data-p99]");
+  await latency.waitFor();
+  const read = async () => ({
+    p50: Number(await latency.getAttribute("data-p50")),
+    p99: Number(await latency.getAttribute("data-p99")),
+    count: Number(await latency.getAttribute("data-count")),
+    text: (await latency.textContent())!.replace(/\s+/g, " ").trim(),
+    title: (await latency.getAttribute("title"))!,
+  });
+  const before = await read();
+  // "p50 3 ms · p99 12 ms" (seconds past 1000 ms: "1.2 s"; a loaded CI machine may get there).
+  const FIGURES = /^p50 \d+(\.\d)? m?s · p99 \d+(\.\d)? m?s$/;
+  expect(before.text).toMatch(FIGURES);
+  expect(Number.isFinite(before.p50) && before.p50 >= 0 && before.p99 >= before.p50).toBe(true);
+  expect(before.count).toBeGreaterThan(0);
+  expect(before.title).toContain("last minute");
+
+  // A command is a handful of events (queued, running, output, finished): the figures take them in.
+  const id = await runCommand(page, "echo latency-probe");
+  await page.locator(`command-console .summary[data-command-id="${id}"][data-status="succeeded"]`).waitFor();
+  await page.waitForFunction(
+    ([el, count]) => Number((el as unknown as { getAttribute(n: string): string | null }).getAttribute("data-count")) > count,
+    [await latency.elementHandle(), before.count] as const,
+    { timeout: UI_MS },
+  );
+  const after = await read();
+  expect(after.count).toBeGreaterThanOrEqual(before.count + 3);
+  expect(after.text).toMatch(FIGURES);
+  expect(Number.isFinite(after.p99) && after.p99 >= after.p50).toBe(true);
+});
+
 test("200,000 lines in frames of 200 stream in without stalling the page; no CSP violation on the way", async () => {
   const output = page.locator("command-output");
   const figures = await measureTerminalWrite(page, output, { lines: 200_000, linesPerFrame: 200, timeoutMs: 90_000 });
