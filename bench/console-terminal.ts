@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   try {
     await esbuild.build({
       stdin: {
-        contents: 'import "./lib/csp"; import "./components/command-output"; document.body.append(document.createElement("command-output"));',
+        contents:
+          'import "./lib/csp"; import "./components/command-output"; document.body.append(document.createElement("command-output"));',
         resolveDir: path.join(WEB, "src"),
         loader: "ts",
       },

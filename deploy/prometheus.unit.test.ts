@@ -37,7 +37,8 @@ test("every metric the rules name is exported, and a threshold on a histogram is
   for (const rule of rules) {
     const names = [...rule.expr.matchAll(/\b(tether_[a-z_]+?)(?:_bucket|_sum|_count)?\b(?=[[{(\s)]|$)/g)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(0);
-    for (const name of names) expect({ rule: rule.alert, name, exported: exported.has(name) }).toEqual({ rule: rule.alert, name, exported: true });
+    for (const name of names)
+      expect({ rule: rule.alert, name, exported: exported.has(name) }).toEqual({ rule: rule.alert, name, exported: true });
   }
   const lag = (await registry.getMetricsAsJSON()).find((m) => m.name === "tether_relay_lag_seconds");
   expect(lag?.type).toBe("histogram");
@@ -49,7 +50,11 @@ test("every metric the rules name is exported, and a threshold on a histogram is
 
 test("annotations template only labels the expression keeps", () => {
   for (const rule of rules) {
-    const kept = /by \(([^)]*)\)/.exec(rule.expr)?.[1]?.split(",").map((s) => s.trim()) ?? [];
+    const kept =
+      /by \(([^)]*)\)/
+        .exec(rule.expr)?.[1]
+        ?.split(",")
+        .map((s) => s.trim()) ?? [];
     for (const text of Object.values(rule.annotations ?? {}))
       for (const [, label] of text.matchAll(/\$labels\.(\w+)/g)) expect(kept).toContain(label);
   }

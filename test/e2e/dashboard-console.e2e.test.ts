@@ -48,7 +48,9 @@ beforeAll(async () => {
     (globalThis as unknown as { __cspViolations: string[] }).__cspViolations = seen;
     type Violation = { violatedDirective: string; blockedURI: string; sourceFile: string; lineNumber: number };
     const doc = (globalThis as unknown as { document: { addEventListener(type: string, fn: (e: Violation) => void): void } }).document;
-    doc.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    doc.addEventListener("securitypolicyviolation", (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
   });
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(String(error)));
@@ -80,7 +82,7 @@ const SCRIPT = [
   // An escape sequence cut in two: the pause makes the agent send its halves as two chunks.
   'printf "\\033[3"; sleep 0.3; printf "4mblue-split\\033[0m after\\n"',
   'printf "\\033[1;31mfail-red\\033[0m then-err\\n" >&2',
-  'echo warn-err >&2',
+  "echo warn-err >&2",
   "echo finished",
 ].join("; ");
 
@@ -123,9 +125,11 @@ test("search finds a match and selects it; Copy puts the selection on the clipbo
   await output.locator("#search-next").click();
   await output.locator("#copy-output").click();
   await output.locator("[data-copied]").filter({ hasText: "Selection copied" }).waitFor();
-  await expect(page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).resolves.toBe(
-    "blue-split",
-  );
+  await expect(
+    page.evaluate(() =>
+      (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText(),
+    ),
+  ).resolves.toBe("blue-split");
   await output.locator("#output-search").fill("no-such-text");
   await output.locator("#search-next").click();
   await output.locator("[data-search-miss]").waitFor();
@@ -135,7 +139,7 @@ test("search finds a match and selects it; Copy puts the selection on the clipbo
 test("Download saves the whole output from GET /api/commands/:id as text: no escapes, the progress bar once", async () => {
   const [download] = await Promise.all([page.waitForEvent("download"), page.locator("command-console #download-output").click()]);
   expect(download.suggestedFilename()).toBe(`tether-output-${commandId}.txt`);
-  const text = await readFile((await download.path())!, "utf8");
+  const text = await readFile(await download.path(), "utf8");
   expect(text).not.toContain("\u001b");
   expectLines(text);
 });
@@ -210,6 +214,8 @@ test("200,000 lines in frames of 200 stream in without stalling the page; no CSP
   await output.locator("[data-hidden-lines]").waitFor();
 
   expect(pageErrors).toEqual([]);
-  const violations = await page.evaluate(() => (globalThis as unknown as { __cspViolations?: string[] }).__cspViolations ?? ["no listener"]);
+  const violations = await page.evaluate(
+    () => (globalThis as unknown as { __cspViolations?: string[] }).__cspViolations ?? ["no listener"],
+  );
   expect([...violations, ...consoleProblems.filter((line) => /Content Security Policy/i.test(line))]).toEqual([]);
 });

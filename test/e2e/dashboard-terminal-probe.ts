@@ -73,61 +73,70 @@ export async function measureTerminalWrite(
   const start = Number(await output.getAttribute("data-lines"));
   const measured = await output.evaluate(
     (el, [total, perFrame, from, deadline]) =>
-      new Promise<Omit<TerminalWriteFigures, "heapBeforeMiB" | "heapAfterMiB" | "buffersBeforeMiB" | "buffersAfterMiB">>((resolve, reject) => {
-        const page = globalThis as unknown as ProbeGlobals;
-        const target = el as unknown as ProbeElement & { terminalSize?(): { bufferLines: number; cols: number } };
-        const tasks: number[] = [];
-        const longTasks = new page.PerformanceObserver((list) => {
-          for (const entry of list.getEntries()) tasks.push(entry.duration);
-        });
-        longTasks.observe({ type: "longtask" });
-        const frame = (first: number, n: number) => {
-          let text = "";
-          for (let i = first; i < first + n; i++) {
-            // One line in ten coloured, as build or test logs are: the parser's slow path too.
-            text += i % 10 === 0 ? `\u001b[32mok\u001b[0m line ${i} of the console benchmark\n` : `line ${i} of the console benchmark, plain\n`;
-          }
-          return text;
-        };
-        const began = page.performance.now();
-        const goal = String(from + total);
-        const done = () => {
-          longTasks.disconnect();
-          watcher.disconnect();
-          clearTimeout(timer);
-          const size = target.terminalSize?.() ?? { bufferLines: 0, cols: 0 };
-          resolve({
-            lines: total,
-            linesPerFrame: perFrame,
-            writtenMs: Math.round(page.performance.now() - began),
-            longTasks: tasks.length,
-            longestTaskMs: Math.round(Math.max(0, ...tasks)),
-            longTasksTotalMs: Math.round(tasks.reduce((a, b) => a + b, 0)),
-            ...size,
+      new Promise<Omit<TerminalWriteFigures, "heapBeforeMiB" | "heapAfterMiB" | "buffersBeforeMiB" | "buffersAfterMiB">>(
+        (resolve, reject) => {
+          const page = globalThis as unknown as ProbeGlobals;
+          const target = el as unknown as ProbeElement & { terminalSize?(): { bufferLines: number; cols: number } };
+          const tasks: number[] = [];
+          const longTasks = new page.PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) tasks.push(entry.duration);
           });
-        };
-        const watcher = new page.MutationObserver(() => target.getAttribute("data-lines") === goal && done());
-        watcher.observe(el, { attributes: true, attributeFilter: ["data-lines"] });
-        const timer = setTimeout(() => {
-          watcher.disconnect();
-          longTasks.disconnect();
-          reject(new Error(`only ${target.getAttribute("data-lines")} of ${goal} lines written after ${deadline} ms`));
-        }, deadline);
-        // One frame per task, as WebSocket messages arrive (MessageChannel: no 4 ms timer clamp).
-        const channel = new page.MessageChannel();
-        let sent = 0;
-        channel.port1.onmessage = () => {
-          const n = Math.min(perFrame, total - sent);
-          target.write("stdout", frame(from + sent, n));
-          sent += n;
-          if (sent < total) channel.port2.postMessage(0);
-        };
-        channel.port2.postMessage(0);
-      }),
+          longTasks.observe({ type: "longtask" });
+          const frame = (first: number, n: number) => {
+            let text = "";
+            for (let i = first; i < first + n; i++) {
+              // One line in ten coloured, as build or test logs are: the parser's slow path too.
+              text +=
+                i % 10 === 0 ? `\u001b[32mok\u001b[0m line ${i} of the console benchmark\n` : `line ${i} of the console benchmark, plain\n`;
+            }
+            return text;
+          };
+          const began = page.performance.now();
+          const goal = String(from + total);
+          const done = () => {
+            longTasks.disconnect();
+            watcher.disconnect();
+            clearTimeout(timer);
+            const size = target.terminalSize?.() ?? { bufferLines: 0, cols: 0 };
+            resolve({
+              lines: total,
+              linesPerFrame: perFrame,
+              writtenMs: Math.round(page.performance.now() - began),
+              longTasks: tasks.length,
+              longestTaskMs: Math.round(Math.max(0, ...tasks)),
+              longTasksTotalMs: Math.round(tasks.reduce((a, b) => a + b, 0)),
+              ...size,
+            });
+          };
+          const watcher = new page.MutationObserver(() => target.getAttribute("data-lines") === goal && done());
+          watcher.observe(el, { attributes: true, attributeFilter: ["data-lines"] });
+          const timer = setTimeout(() => {
+            watcher.disconnect();
+            longTasks.disconnect();
+            reject(new Error(`only ${target.getAttribute("data-lines")} of ${goal} lines written after ${deadline} ms`));
+          }, deadline);
+          // One frame per task, as WebSocket messages arrive (MessageChannel: no 4 ms timer clamp).
+          const channel = new page.MessageChannel();
+          let sent = 0;
+          channel.port1.onmessage = () => {
+            const n = Math.min(perFrame, total - sent);
+            target.write("stdout", frame(from + sent, n));
+            sent += n;
+            if (sent < total) channel.port2.postMessage(0);
+          };
+          channel.port2.postMessage(0);
+        },
+      ),
     [lines, linesPerFrame, start, timeoutMs] as [number, number, number, number],
   );
   const after = await heapMiB(page);
-  return { ...measured, heapBeforeMiB: before.heap, heapAfterMiB: after.heap, buffersBeforeMiB: before.buffers, buffersAfterMiB: after.buffers };
+  return {
+    ...measured,
+    heapBeforeMiB: before.heap,
+    heapAfterMiB: after.heap,
+    buffersBeforeMiB: before.buffers,
+    buffersAfterMiB: after.buffers,
+  };
 }
 
 function round(n: number): number {

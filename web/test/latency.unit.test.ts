@@ -36,6 +36,11 @@ describe("LatencyWindow", () => {
 
 describe("formatLatency", () => {
   it("says ms below a second, seconds above", () => {
-    expect([formatLatency(3.4), formatLatency(999), formatLatency(1234), formatLatency(12_345)]).toEqual(["3 ms", "999 ms", "1.2 s", "12 s"]);
+    expect([formatLatency(3.4), formatLatency(999), formatLatency(1234), formatLatency(12_345)]).toEqual([
+      "3 ms",
+      "999 ms",
+      "1.2 s",
+      "12 s",
+    ]);
   });
 });

@@ -98,8 +98,8 @@ export class ConnectionIndicator extends LitElement {
   override render() {
     const status = this.status;
     return html`<span class="indicator" data-state=${status} role="status" title="Connection to the hub">${LABELS[status]}</span>${
-      status === "live" && this.store ? this.renderLatency(this.store.latency(Math.max(this.clock.now, Date.now()))) : null
-    }`;
+        status === "live" && this.store ? this.renderLatency(this.store.latency(Math.max(this.clock.now, Date.now()))) : null
+      }`;
   }
 
   private renderLatency(latency: LatencySummary) {
