@@ -312,7 +312,14 @@ export class CommandOutput extends LitElement {
         <button id="copy-output" type="button" title="Copy the selection (or all the output shown)" @click=${this.copy}>Copy</button>
         ${
           this.following
-            ? html`<button id="follow-output" type="button" aria-pressed="true" ?disabled=${!this.canScroll} @click=${this.stopFollowing}>
+            ? html`<button
+                id="follow-output"
+                type="button"
+                aria-pressed="true"
+                title="Following the newest output; click (or scroll up) to stop"
+                ?disabled=${!this.canScroll}
+                @click=${this.stopFollowing}
+              >
                 Following
               </button>`
             : html`<button id="follow-output" type="button" aria-pressed="false" @click=${this.scrollToEnd}>↓ Follow output</button>`
