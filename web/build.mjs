@@ -14,7 +14,11 @@ const outdir = resolve(values.outdir ?? join(root, "dist"));
 /** @type {import("esbuild").BuildOptions} */
 const options = {
   entryPoints: [join(root, "src/main.ts")],
-  outfile: join(outdir, "app.js"),
+  // app.js, plus chunks loaded on demand (xterm, for the console) under content-hashed names.
+  outdir,
+  entryNames: "app",
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
   bundle: true,
   format: "esm",
   target: "es2022",
@@ -22,6 +26,9 @@ const options = {
   sourcemap: true,
   tsconfig: join(root, "tsconfig.json"),
   legalComments: "linked",
+  // xterm's stylesheet (`@xterm/xterm/css/xterm.css`) is imported as text and adopted in the
+  // output view's shadow root as a constructed stylesheet: bundled, no CDN, nothing inline.
+  loader: { ".css": "text" },
   logLevel: "warning",
   plugins: [
     {

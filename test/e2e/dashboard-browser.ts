@@ -141,3 +141,39 @@ export async function reachedAt(
     return outcome.at;
   };
 }
+
+/** A cell of the console's terminal, as `command-output`'s `cellOf()` hook reports it. */
+export interface ConsoleCell {
+  line: number;
+  column: number;
+  chars: string;
+  fgMode: "default" | "palette" | "rgb";
+  fg: number;
+  bold: boolean;
+}
+
+/** The `command-output` element's test hooks (web/src/components/command-output.ts). */
+interface ConsoleHooks {
+  readText(): string;
+  cellOf(needle: string): ConsoleCell | undefined;
+  scrollState(): { viewportY: number; baseY: number; following: boolean };
+  write(stream: "stdout" | "stderr", data: string): void;
+}
+
+/**
+ * The console's output as text, read from the terminal's buffer (xterm's buffer API): what it
+ * shows after colours and `\r` redraws, rows the terminal wrapped joined back.
+ */
+export async function consoleText(page: Page): Promise<string> {
+  return page.locator("command-output").evaluate((el) => (el as unknown as ConsoleHooks).readText());
+}
+
+/** The first terminal cell where `needle` starts, with its colour (palette index or RGB). */
+export async function consoleCell(page: Page, needle: string): Promise<ConsoleCell | undefined> {
+  return page.locator("command-output").evaluate((el, n) => (el as unknown as ConsoleHooks).cellOf(n), needle);
+}
+
+/** Where the console's viewport is: `viewportY` at `baseY` means it shows the newest line. */
+export async function consoleScroll(page: Page): Promise<{ viewportY: number; baseY: number; following: boolean }> {
+  return page.locator("command-output").evaluate((el) => (el as unknown as ConsoleHooks).scrollState());
+}

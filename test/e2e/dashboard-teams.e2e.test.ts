@@ -14,7 +14,7 @@ import { request } from "../support/clients";
 import type { ServiceProcess } from "../support/service";
 import { ensureDashboardBuilt } from "../../scripts/dashboard-build";
 import { startAgent, type AgentProcess } from "./dashboard-agent";
-import { launchChromium } from "./dashboard-browser";
+import { consoleText, launchChromium } from "./dashboard-browser";
 import { startFront, type Front } from "./dashboard-front";
 import {
   UI_MS,
@@ -124,7 +124,7 @@ test("the operator, in another browser on the other hub, sees only staging's hos
   await page.locator(`command-console .summary[data-command-id="${dispatched}"][data-status="succeeded"]`).waitFor();
   // The output element renders its lines in its own update, after the summary: wait for its line count.
   await page.locator('command-output[data-lines="1"]').waitFor();
-  await expect(page.locator("command-output pre.output").textContent()).resolves.toBe("hello-from-olive\n");
+  await expect(consoleText(page)).resolves.toBe("hello-from-olive\n");
   // Barrier: the prod command was logged before this one, and frames come in log order; so
   // any frame about the prod host would have arrived by now. None did.
   expect(operator.frames.filter((f) => f.includes(prodHost) || f.includes("prod-secret"))).toEqual([]);

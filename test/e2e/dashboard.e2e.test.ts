@@ -14,7 +14,7 @@ import { expectUpgradeStatus } from "../support/clients";
 import { startStack, type ServiceProcess, type Stack } from "../support/processes";
 import { withTimeout } from "../support/wait";
 import { startAgent, type AgentProcess } from "./dashboard-agent";
-import { launchChromium, reachedAt, recordAttribute, recordedUntil } from "./dashboard-browser";
+import { consoleCell, consoleText, launchChromium, reachedAt, recordAttribute, recordedUntil } from "./dashboard-browser";
 import { ensureDashboardBuilt } from "../../scripts/dashboard-build";
 import { startFront, type Front } from "./dashboard-front";
 
@@ -79,7 +79,7 @@ afterAll(async () => {
 /** The page's socket client state, as the header's indicator shows it. */
 const indicator = () => page.locator("connection-indicator");
 const card = () => page.locator(`host-card[data-host-id="${hostId}"]`);
-const outputText = async () => (await page.locator("command-output pre.output").textContent()) ?? "";
+const outputText = () => consoleText(page);
 const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}`);
 
 /** Types a command line into the host's console and resolves with the id of the command it opened. */
@@ -198,7 +198,9 @@ test("opens the host, runs a command and shows every line in order with the exit
   await expect(summary.textContent()).resolves.toMatch(/Succeeded · exit code 0/);
   await page.locator('command-output[data-lines="201"]').waitFor({ timeout: UI_MS });
   expect((await outputText()).split("\n")).toEqual([...numbered("line", 200), "done", ""]);
-  await expect(page.locator('command-output span[data-stream="stderr"]').textContent()).resolves.toBe("done\n");
+  // stderr is drawn in its own colour (xterm-256 colour 210), stdout in the default one.
+  await expect(consoleCell(page, "done")).resolves.toMatchObject({ fgMode: "palette", fg: 210 });
+  await expect(consoleCell(page, "line 200")).resolves.toMatchObject({ fgMode: "default" });
   await expect(page.locator(`command-history a[data-command-id="${id}"]`).getAttribute("aria-current")).resolves.toBe("true");
   await page.screenshot({ path: path.join(SCREENSHOTS, "console.png") });
 });

@@ -15,6 +15,7 @@ import {
 import type { FleetFrame, FleetState } from "./lib/fleet-state";
 import { FleetSocket } from "./lib/fleet-socket";
 import type { ConnectionStatus, FleetSocketDeps } from "./lib/fleet-socket";
+import type { LatencySummary } from "./lib/latency";
 
 /** Output of one command as it streams in: `{seq, stream, data}` plus its command id. */
 export type OutputListener = (chunk: Chunk) => void;
@@ -44,8 +45,10 @@ export class FleetStore {
   private readonly listeners = new Set<() => void>();
   private readonly outputListeners = new Map<string, Set<OutputListener>>();
   private readonly resyncListeners = new Set<() => void>();
+  private readonly now: () => number;
 
   constructor(deps: FleetStoreDeps) {
+    this.now = deps.now ?? Date.now;
     this.socket = new FleetSocket({
       ...deps,
       onFrame: (frame) => this.apply(frame),
@@ -58,6 +61,11 @@ export class FleetStore {
 
   get connection(): ConnectionStatus {
     return this.socket.status;
+  }
+
+  /** p50 / p99 of `ts` → received over the last minute, on the current connection. */
+  latency(now = this.now()): LatencySummary {
+    return this.socket.latency.summary(now);
   }
 
   /** Id of the last event received (where a reconnect resumes). */

@@ -1,4 +1,4 @@
-import { AnsiStripper, stripAnsi } from "../src/lib/ansi";
+import { AnsiStripper, plainText, stripAnsi } from "../src/lib/ansi";
 
 describe("stripAnsi", () => {
   it("removes SGR colour codes", () => {
@@ -45,5 +45,15 @@ describe("AnsiStripper", () => {
     const stripper = new AnsiStripper();
     stripper.push("\u001b]" + "x".repeat(1000));
     expect(stripper.push("after")).toBe("after");
+  });
+});
+
+describe("plainText", () => {
+  it("resolves \\r redraws as a terminal shows them and removes escapes", () => {
+    expect(plainText(`\u001b[32mok\u001b[0m\n10%\r50%\r100%\nabcdef\rxy\n`)).toBe("ok\n100%\nxycdef\n");
+  });
+
+  it("keeps CRLF line ends as one line end, and applies backspaces", () => {
+    expect(plainText("one\r\ntwo\r\nab\bc\n")).toBe("one\ntwo\nac\n");
   });
 });

@@ -213,3 +213,22 @@ describe("FleetStore", () => {
     expect(store.connection).toBe("stopped");
   });
 });
+
+describe("FleetStore latency", () => {
+  it("measures ts → received of events (not the hosts snapshot) on the current connection only", () => {
+    const { store, last, fire, tick } = setup();
+    store.start();
+    last().open();
+    tick(1000);
+    last().send(hostsFrame("1-0", [host("a")])); // ts 1, read 999 ms ago: a snapshot, not counted
+    expect(store.latency()).toEqual({ count: 0 });
+    last().send({ ...update("2-0", host("a", "online")), ts: 990 }); // 10 ms
+    last().send({ ...output("3-0", "c", 0), ts: 960 }); // 40 ms
+    expect(store.latency()).toEqual({ count: 2, p50: 10, p99: 40 });
+    // A new connection starts afresh: its figures are its own.
+    last().drop(1001);
+    fire();
+    last().open();
+    expect(store.latency()).toEqual({ count: 0 });
+  });
+});

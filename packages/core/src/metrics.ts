@@ -85,7 +85,8 @@ export function createMetrics(service: string, nodeId: string) {
     relayLagSeconds: new Histogram({
       name: "tether_relay_lag_seconds",
       help: "Event timestamp to relay on this hub",
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      // 0.25: the threshold of the alert in deploy/prometheus/tether-alerts.yml.
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     queueDepth: new Gauge({ name: "tether_queue_depth", help: "Jobs waiting or delayed", labelNames: ["queue"], registers: [registry] }),

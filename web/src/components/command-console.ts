@@ -7,6 +7,7 @@ import { ClockController } from "../controllers/clock-controller";
 import { FleetController } from "../controllers/fleet-controller";
 import type { FleetStore } from "../fleet-store";
 import type { Api } from "../lib/api";
+import { plainText } from "../lib/ansi";
 import { commandDuration, formatCommandLine, formatDuration, statusLabel } from "../lib/format";
 import { SeqMerger } from "../lib/seq-merger";
 import { shared } from "../styles/shared";
@@ -88,6 +89,7 @@ export class CommandConsole extends LitElement {
   @state() private loadError = "";
   @state() private skippedChunks = 0;
   @state() private cancelling = false;
+  @state() private downloading = false;
   @query("command-output") private output!: CommandOutput;
   private readonly fleet = new FleetController(this);
   private readonly clock = new ClockController(this);
@@ -172,15 +174,50 @@ export class CommandConsole extends LitElement {
     }
   }
 
+  /**
+   * Saves the whole output as a text file, from `GET /api/commands/:id` (every chunk the server
+   * kept, in `seq` order; the view keeps only its last lines): escapes removed and `\r` redraws
+   * resolved, so a progress bar is its last state, not every step.
+   */
+  private async download(): Promise<void> {
+    if (!this.api || this.downloading) return;
+    this.downloading = true;
+    const commandId = this.commandId;
+    try {
+      const { output } = await this.api.getCommand(commandId);
+      const text = plainText(output.map((chunk) => chunk.data).join(""));
+      const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `tether-output-${commandId}.txt`;
+      link.click();
+      // The download has its own reference by the time the click returns; a minute is plenty anyway.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      this.loadError = `Could not download the output: ${(error as Error).message}`;
+    } finally {
+      this.downloading = false;
+    }
+  }
+
   override render() {
     const command = this.store?.command(this.commandId);
     return html`
       ${command ? this.renderHead(command) : html`<p class="muted" role="status">Loading command…</p>`}
       ${this.loadError ? html`<p class="error" role="alert">${this.loadError}</p>` : null}
       ${this.skippedChunks > 0 ? html`<p class="note muted">${this.skippedChunks} chunks of output could not be loaded.</p>` : null}
-      <command-output
-        placeholder=${command?.status === "queued" ? "Waiting for the host to start the command…" : "No output yet"}
-      ></command-output>
+      <command-output placeholder=${command?.status === "queued" ? "Waiting for the host to start the command…" : "No output yet"}>
+        <button
+          slot="tools"
+          id="download-output"
+          type="button"
+          title="Download the whole output as a text file"
+          ?disabled=${this.downloading || !command}
+          @click=${this.download}
+        >
+          ${this.downloading ? "Downloading…" : "Download"}
+        </button>
+      </command-output>
     `;
   }
 

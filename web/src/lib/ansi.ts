@@ -13,12 +13,12 @@ const SEQUENCE =
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[ -/]*[0-~]|[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
-// An escape sequence that has started but not ended at the end of the text.
+/** An escape sequence that has started but not ended at the end of the text. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNFINISHED = /(?:\u001b(?:\[[0-?]*[ -/]*|\][^\u0007\u001b]*\u001b?|[ -/]*)?|\u009b[0-?]*[ -/]*)$/;
+export const UNFINISHED = /(?:\u001b(?:\[[0-?]*[ -/]*|\][^\u0007\u001b]*\u001b?|[ -/]*)?|\u009b[0-?]*[ -/]*)$/;
 
 /** Longest unfinished sequence kept back; anything longer is garbage and is dropped. */
-const MAX_CARRY = 256;
+export const MAX_CARRY = 256;
 
 /** Removes every complete ANSI sequence and control character (except `\t`, `\n`). */
 export function stripAnsi(text: string): string {
@@ -40,4 +40,36 @@ export class AnsiStripper {
     }
     return stripAnsi(text);
   }
+}
+
+/**
+ * What a terminal would finally show of `text`, as plain text: escape sequences removed and
+ * each `\r` redraw resolved the way a terminal does it (`"50%\r100%"` → `"100%"`,
+ * `"abcdef\rxy"` → `"xycdef"`), so a downloaded apt or curl log has one line per line, not
+ * every step of its progress bar. Backspace moves one column left; other controls go.
+ */
+export function plainText(text: string): string {
+  const lines = stripEscapesKeepingRedraws(text).split("\n");
+  return lines.map(resolveRedraws).join("\n");
+}
+
+// SEQUENCE without `\r` and `\b` among the controls it removes.
+const SEQUENCE_KEEP_REDRAW =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[ -/]*[0-~]|[\u0000-\u0007\u000b\u000c\u000e-\u001f\u007f]/g;
+
+function stripEscapesKeepingRedraws(text: string): string {
+  return text.replace(SEQUENCE_KEEP_REDRAW, "");
+}
+
+function resolveRedraws(line: string): string {
+  if (!line.includes("\r") && !line.includes("\b")) return line;
+  const cells: string[] = [];
+  let column = 0;
+  for (const char of line) {
+    if (char === "\r") column = 0;
+    else if (char === "\b") column = Math.max(0, column - 1);
+    else cells[column++] = char;
+  }
+  return Array.from(cells, (c) => c ?? " ").join("");
 }

@@ -1,6 +1,7 @@
 import { CloseCode } from "@tether/protocol";
 import { backoffDelay, goingAwayDelay } from "./backoff";
 import { isFleetFrame } from "./fleet-state";
+import { LatencyWindow } from "./latency";
 import type { FleetFrame } from "./fleet-state";
 import { parseHubFrame } from "./parse-frame";
 
@@ -63,6 +64,8 @@ export class FleetSocket {
   /** Id of the last fleet frame received: where a reconnect resumes. */
   lastId: string | undefined;
   status: ConnectionStatus = "stopped";
+  /** Event latency (`ts` → received) on the current connection; a new one starts afresh. */
+  latency = new LatencyWindow();
   private socket: SocketLike | undefined;
   private timer: unknown;
   private attempt = 0;
@@ -108,6 +111,7 @@ export class FleetSocket {
   private connect(): void {
     this.timer = undefined;
     this.openedAt = undefined;
+    this.latency = new LatencyWindow();
     const socket = this.deps.createSocket(this.deps.url(this.lastId));
     this.socket = socket;
     socket.onopen = () => {
@@ -130,6 +134,8 @@ export class FleetSocket {
       return;
     }
     this.lastId = frame.id;
+    // `hosts` is a snapshot, not an event: its `ts` is when it was read, not when anything happened.
+    if (frame.type !== "hosts") this.latency.add(frame.ts, this.now());
     this.deps.onFrame(frame);
   }
 
