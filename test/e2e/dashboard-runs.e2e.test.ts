@@ -113,7 +113,9 @@ test("clicking a host shows only its output; the status filter narrows the grid"
   // The output element renders its lines in its own update, after the summary: wait for its count.
   await panel.locator('command-output[data-lines="2"]').waitFor();
   // stdout and stderr are two pipes: their order between each other is not fixed.
-  const own = ((await panel.locator("command-output pre.output").textContent()) ?? "").split("\n").filter(Boolean);
+  // Read from the terminal's buffer through the element's test hook (dashboard-browser.ts).
+  const text = await panel.locator("command-output").evaluate((el) => (el as unknown as { readText(): string }).readText());
+  const own = text.split("\n").filter(Boolean);
   expect(own.sort()).toEqual(["db-1 broken", "db-1 line one"]);
   await expect(page.locator('run-grid a.tile[aria-current="true"]').getAttribute("data-host-name")).resolves.toBe("db-1");
 

@@ -37,6 +37,10 @@ export class CommandOutput extends LitElement {
     css`
       :host {
         display: grid;
+        /* One column no wider than its container: the terminal's own pixel width (its columns
+           before the fit add-on has measured) must not push a phone's page sideways. */
+        grid-template-columns: minmax(0, 1fr);
+        min-width: 0;
         gap: 0.4rem;
         position: relative;
       }
@@ -58,6 +62,10 @@ export class CommandOutput extends LitElement {
       }
       .tools button {
         padding: 0.2rem 0.6rem;
+      }
+      .pane,
+      .term {
+        min-width: 0;
       }
       .term {
         height: var(--output-height, 26rem);
