@@ -58,8 +58,11 @@ export function checkBrowsers(log: readonly LoggedEvent[], browsers: ReadonlyArr
         }
         previous = id;
       }
+      // Events the log lost (a Redis failover drops what the replica had not received) are
+      // excused when the hub told this browser so: its next segment is a `resync` snapshot.
+      const excused = segments[s + 1]?.resync === true;
       for (const id of seg.ids) {
-        if (id <= horizon && !inLog.has(id))
+        if (id <= horizon && !inLog.has(id) && !excused)
           violations.push({ rule: "browser-unknown-event", detail: `${where}: received ${id}, which the log does not hold` });
       }
       const last = seg.ids.filter((id) => id <= horizon).at(-1);
@@ -79,7 +82,7 @@ export function checkBrowsers(log: readonly LoggedEvent[], browsers: ReadonlyArr
   return { violations, checked, resyncs };
 }
 
-export const TERMINAL = new Set(["succeeded", "failed", "rejected", "cancelled", "timed_out", "expired"]);
+export const TERMINAL = new Set(["succeeded", "failed", "rejected", "cancelled", "timed_out", "expired", "lost"]);
 
 /**
  * Every accepted command ran only on the host it was sent to (each agent runs an id once; a

@@ -29,6 +29,12 @@ describe("browsers", () => {
     const unknown = { ...seg(1, [2]), ids: [id(2), `${String(1_002).padStart(13, "0")}-00000001-e1`, id(3)] };
     expect(checkBrowsers(log, [[unknown]]).violations.map((v) => v.rule)).toEqual(["browser-unknown-event"]);
   });
+  test("events the log lost are excused when the next segment is an explicit resync", () => {
+    const lost = `${String(1_002).padStart(13, "0")}-00000001-e1`;
+    const before = { ...seg(1, [2]), ids: [id(2), lost] };
+    expect(checkBrowsers(log, [[before, seg(5, [6], { resync: true })]]).violations).toEqual([]);
+    expect(checkBrowsers(log, [[before, seg(5, [6])]]).violations.map((v) => v.rule)).toEqual(["browser-unknown-event"]);
+  });
   test("what arrived after the log was read is not judged", () => {
     expect(checkBrowsers(log, [[seg(1, [2, 3, 4, 5, 6, 7, 8])]]).violations).toEqual([]);
   });

@@ -24,6 +24,9 @@ export class ChaosAgent {
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
   private beats = 0;
+  private dials = 0;
+  private lastClose: string | undefined;
+  private lastRefusal: string | undefined;
 
   constructor(
     readonly name: string,
@@ -35,6 +38,12 @@ export class ChaosAgent {
 
   get connected(): boolean {
     return this.ws?.readyState === WebSocket.OPEN && this.registeredAt > 0;
+  }
+
+  /** Where it stands, for a report of who did not come back. */
+  describe(): string {
+    const state = ["connecting", "open", "closing", "closed"][this.ws?.readyState ?? 3];
+    return `agent ${this.name}: socket ${state}, ${this.registeredAt ? "registered" : "not registered"}, ${this.dials} dials, last close ${this.lastClose ?? "none"}, last refusal ${this.lastRefusal ?? "none"}${this.finalClose ? `, shut out ${this.finalClose}` : ""}`;
   }
 
   start(): void {
@@ -55,13 +64,25 @@ export class ChaosAgent {
   }
 
   private dial(): void {
-    const ws = new WebSocket(this.url, { headers: { Authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
+    this.dials += 1;
+    // A handshake that hangs (a node that froze mid-upgrade) is given up, as the real agent does.
+    const ws = new WebSocket(this.url, {
+      headers: { Authorization: `Bearer ${this.token}` },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
     this.ws = ws;
     ws.on("open", () => ws.send(JSON.stringify({ type: "register", payload: { hostname: this.name } })));
+    ws.on("unexpected-response", (_req, res) => {
+      this.lastRefusal = `HTTP ${res.statusCode} at ${new Date().toISOString().slice(11, 23)}`;
+      res.resume();
+      ws.terminate();
+    });
     ws.on("message", (data) => this.onFrame(ws, (data as Buffer).toString()));
     ws.on("error", () => undefined);
     ws.on("close", (code) => {
       if (this.ws !== ws) return;
+      this.lastClose = `${code} at ${new Date().toISOString().slice(11, 23)}`;
       this.registeredAt = 0;
       clearInterval(this.heartbeats);
       if (this.stopped) return;
@@ -142,6 +163,12 @@ export class ChaosBrowser {
     return this.ws?.readyState === WebSocket.OPEN && this.opened;
   }
 
+  describe(): string {
+    const state = ["connecting", "open", "closing", "closed"][this.ws?.readyState ?? 3];
+    const last = this.segments.at(-1);
+    return `browser ${this.index}: socket ${state}, ${this.liveSince ? "live" : "not live"}, ${this.segments.length} segments, last closed ${last?.closeCode ?? "-"}`;
+  }
+
   start(): void {
     this.stopped = false;
     this.dial();
@@ -168,7 +195,11 @@ export class ChaosBrowser {
   private dial(): void {
     const target = new URL(this.url);
     if (this.lastId) target.searchParams.set("after", this.lastId);
-    const ws = new WebSocket(target.toString(), { headers: { Cookie: this.cookie, Origin: this.origin }, perMessageDeflate: false });
+    const ws = new WebSocket(target.toString(), {
+      headers: { Cookie: this.cookie, Origin: this.origin },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
     this.ws = ws;
     this.opened = false;
     const segment: BrowserSegment = { from: this.lastId, snapshot: false, resync: false, ids: [] };

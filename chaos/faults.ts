@@ -40,6 +40,8 @@ export interface PlanOptions {
   browsers: number;
   /** Mean gap between faults, ms (drawn uniformly in [0.5, 1.5] × this). */
   meanGapMs: number;
+  /** Only these kinds (default: all). */
+  kinds?: readonly FaultKind[];
 }
 
 /**
@@ -48,14 +50,15 @@ export interface PlanOptions {
  */
 export function planFaults(random: Random, options: PlanOptions): PlannedFault[] {
   const plan: PlannedFault[] = [];
-  const firstRound = [...FAULT_KINDS];
+  const kinds = options.kinds ?? FAULT_KINDS;
+  const firstRound = [...kinds];
   for (let i = firstRound.length - 1; i > 0; i--) {
     const j = random.int(0, i);
     [firstRound[i], firstRound[j]] = [firstRound[j]!, firstRound[i]!];
   }
   let at = Math.round(options.meanGapMs * (0.5 + random.next()) * 0.5);
   while (at < options.durationMs) {
-    const kind = firstRound.shift() ?? random.pick(FAULT_KINDS);
+    const kind = firstRound.shift() ?? random.pick(kinds);
     const target = kind.startsWith("hub-")
       ? random.int(0, options.hubs - 1)
       : kind === "slow-browser"

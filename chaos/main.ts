@@ -22,7 +22,7 @@ import { freePort } from "../test/support/ports";
 import { startNginx, type NginxProcess } from "../test/e2e/ops-nginx";
 import { ChaosAgent, ChaosBrowser } from "./clients";
 import { checkBrowsers, checkCommands, checkHosts, checkRuns, TERMINAL, type LoggedEvent, type Violation } from "./checker";
-import { planFaults, type PlannedFault } from "./faults";
+import { FAULT_KINDS, planFaults, type FaultKind, type PlannedFault } from "./faults";
 import { Random } from "./random";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -36,6 +36,8 @@ interface Options {
   agents: number;
   browsers: number;
   out: string | undefined;
+  /** Only these kinds (comma-separated), to chase one finding. */
+  faults: FaultKind[] | undefined;
 }
 
 function options(): Options {
@@ -46,6 +48,7 @@ function options(): Options {
       agents: { type: "string", default: "200" },
       browsers: { type: "string", default: "4" },
       out: { type: "string" },
+      faults: { type: "string" },
     },
   });
   const num = (name: string, raw: string | undefined, min: number, max: number): number => {
@@ -62,7 +65,18 @@ function options(): Options {
     agents: Math.round(num("agents", values.agents, 1, 5000)),
     browsers: Math.round(num("browsers", values.browsers, 1, 50)),
     out: values.out,
+    faults: values.faults === undefined ? undefined : kindsOf(values.faults),
   };
+}
+
+function kindsOf(list: string): FaultKind[] {
+  const kinds = list.split(",").map((k) => k.trim());
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length || kinds.length === 0) {
+    process.stderr.write(`--faults: unknown ${unknown.join(", ")}; known: ${FAULT_KINDS.join(", ")}\n`);
+    process.exit(2);
+  }
+  return kinds as FaultKind[];
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -219,7 +233,13 @@ async function main(): Promise<void> {
     })();
 
     // Faults, one at a time, each undone and recovered from before the next.
-    const plan = planFaults(random, { durationMs: opts.minutes * 60_000, hubs: 3, browsers: opts.browsers, meanGapMs: 12_000 });
+    const plan = planFaults(random, {
+      durationMs: opts.minutes * 60_000,
+      hubs: 3,
+      browsers: opts.browsers,
+      meanGapMs: 12_000,
+      kinds: opts.faults,
+    });
     const records: FaultRecord[] = [];
     const phaseStart = Date.now();
     for (const fault of plan) {
@@ -248,7 +268,29 @@ async function main(): Promise<void> {
       await watch;
       const recoveryMs = back === null ? null : firstDown ? Math.max(lastUp, firstDown) - startedAt : 0;
       const dropped = firstDown ? `first client dropped after ${firstDown - startedAt} ms` : "no client dropped";
-      records.push({ fault, startedAt, recoveryMs, note: `${note}; ${dropped}` });
+      const stuck =
+        back === null
+          ? [
+              ...agents.filter((a) => !a.connected).map((a) => a.describe()),
+              ...browsers.filter((b) => !(b.open && b.liveSince > 0)).map((b) => b.describe()),
+            ]
+          : [];
+      if (stuck.length) {
+        say(`not back: ${stuck.length}: ${stuck.slice(0, 5).join("; ")}`);
+        for (const s of [deployment.api, ...deployment.hubs, ...deployment.workers]) {
+          say(
+            `${s.env.NODE_ID} (pid ${s.pid}${s.exitInfo ? `, exited ${JSON.stringify(s.exitInfo)}` : ""}) last lines:\n    ${s.lines().slice(-6).join("\n    ")}`,
+          );
+        }
+        const nginxLines = deployment.nginx.lines().filter((l) => !l.includes("no live upstreams"));
+        say(`nginx's last errors other than "no live upstreams":\n    ${nginxLines.slice(-12).join("\n    ")}`);
+      }
+      records.push({
+        fault,
+        startedAt,
+        recoveryMs,
+        note: `${note}; ${dropped}${stuck.length ? `; not back: ${stuck.slice(0, 3).join("; ")}` : ""}`,
+      });
       say(
         `${fault.kind} (${note}; ${dropped}): ${recoveryMs === null ? "NOT back within 60 s" : `all back ${recoveryMs} ms after the fault`}`,
       );
@@ -375,8 +417,10 @@ async function main(): Promise<void> {
         "",
         violations.length === 0
           ? "violations: none"
-          : `violations: ${violations.length} (replay with --seed ${opts.seed})\n${violations
-              .slice(0, 50)
+          : `violations: ${violations.length} (replay with --seed ${opts.seed}), by rule ${JSON.stringify(countBy(violations.map((v) => v.rule)))}\n${[
+              ...new Set(violations.map((v) => v.rule)),
+            ]
+              .flatMap((rule) => violations.filter((v) => v.rule === rule).slice(0, 8))
               .map((v) => `  [${v.rule}] ${v.detail}`)
               .join("\n")}`,
       ].join("\n");
