@@ -51,6 +51,23 @@ export class ChaosAgent {
     this.dial();
   }
 
+  /** One upgrade to `url` with this agent's token, closed at once: "101" or the HTTP status or error. */
+  probe(url: string): Promise<string> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${this.token}` }, handshakeTimeout: 5000 });
+      ws.on("open", () => {
+        resolve("101");
+        ws.terminate();
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        resolve(`HTTP ${res.statusCode}`);
+        res.resume();
+        ws.terminate();
+      });
+      ws.on("error", (err) => resolve(`error ${err.message}`));
+    });
+  }
+
   /** Drop the socket without a close frame (a network cut); it reconnects by itself. */
   cut(): void {
     this.ws?.terminate();

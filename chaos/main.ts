@@ -282,6 +282,13 @@ async function main(): Promise<void> {
             `${s.env.NODE_ID} (pid ${s.pid}${s.exitInfo ? `, exited ${JSON.stringify(s.exitInfo)}` : ""}) last lines:\n    ${s.lines().slice(-6).join("\n    ")}`,
           );
         }
+        const stuckAgent = agents.find((a) => !a.connected);
+        if (stuckAgent) {
+          for (const hub of deployment.hubs) {
+            say(`direct upgrade to ${hub.env.NODE_ID} as ${stuckAgent.name}: ${await stuckAgent.probe(hub.wsUrl)}`);
+          }
+          say(`through nginx as ${stuckAgent.name}: ${await stuckAgent.probe(deployment.nginx.wsUrl)}`);
+        }
         const nginxLines = deployment.nginx.lines().filter((l) => !l.includes("no live upstreams"));
         say(`nginx's last errors other than "no live upstreams":\n    ${nginxLines.slice(-12).join("\n    ")}`);
       }

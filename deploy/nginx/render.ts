@@ -5,7 +5,7 @@
  * nginx's own lowercase `$variables` — is left as it is.
  *
  * For nginx outside Docker (and for the load-balancer test):
- *   TETHER_LISTEN=8080 TETHER_HUB_SERVERS='server 10.0.0.2:8000; server 10.0.0.3:8000;' \
+ *   TETHER_LISTEN=8080 TETHER_HUB_SERVERS='server 10.0.0.2:8000 max_fails=0; server 10.0.0.3:8000 max_fails=0;' \
  *   TETHER_API_SERVERS='server 10.0.0.4:8000;' npx tsx deploy/nginx/render.ts > /etc/nginx/conf.d/tether.conf
  */
 import { readFileSync } from "node:fs";

@@ -70,7 +70,9 @@ async function registrations(): Promise<number[]> {
 describe("the nginx template", () => {
   test("runs here as rendered for local ports", () => {
     expect(nginx.config).toContain(`listen 127.0.0.1:${nginx.port} default_server;`);
-    expect(nginx.config).toContain(`server 127.0.0.1:${stack.hubs[0]!.port}; server 127.0.0.1:${stack.hubs[1]!.port};`);
+    expect(nginx.config).toContain(
+      `server 127.0.0.1:${stack.hubs[0]!.port} max_fails=0; server 127.0.0.1:${stack.hubs[1]!.port} max_fails=0;`,
+    );
   });
 
   test("passes `nginx -t` as docker-compose.yml renders it", () => {
@@ -84,7 +86,7 @@ describe("the nginx template", () => {
       // Compose file's image has): check everything else, with the service names made local.
       for (const key of ["TETHER_HUB_SERVERS", "TETHER_API_SERVERS"]) {
         env[key] = env[key]!.replace(/resolver [^;]*;\s*/g, "")
-          .replace(/ resolve;/g, ";")
+          .replace(/ resolve( [^;]*)?;/g, "$1;")
           .replace(/server [a-z]+:/g, "server 127.0.0.1:");
       }
     }
@@ -239,5 +241,29 @@ describe("WebSockets through nginx", () => {
 
     agent.signal("SIGTERM");
     expect(await agent.waitForExit()).toEqual({ code: 0, signal: null });
+  });
+
+  test("a hub restarted on its port takes new sockets at once: nginx never throttles a hub it saw refuse (max_fails=0)", async () => {
+    // The previous test left one hub stopped: its port refuses. Two sockets now make nginx try it
+    // (least_conn picks the empty one for the second): refused, so nginx goes to the live hub.
+    const down = stack.hubs.findIndex((h) => h.exitInfo !== undefined);
+    expect(down).toBeGreaterThanOrEqual(0);
+    const held = [];
+    for (let i = 0; i < 2; i++) {
+      const { token } = await createHost(nginx.url, cookie, `refused-${i}`);
+      held.push((await connectRegisteredAgent(nginx.wsUrl, token, { hostname: `refused-${i}` })).agent);
+    }
+    const port = stack.hubs[down]!.port;
+    stack.hubs[down] = await stack.startHub({ PORT: String(port) });
+    const before = await registrations();
+    // Without max_fails=0 nginx would keep the restarted hub "failed" for fail_timeout (10 s) and
+    // then let one socket through per 10 s: these would all go to the other hub.
+    for (let i = 0; i < 4; i++) {
+      const { token } = await createHost(nginx.url, cookie, `after-restart-${i}`);
+      held.push((await connectRegisteredAgent(nginx.wsUrl, token, { hostname: `after-restart-${i}` })).agent);
+    }
+    const landed = (await registrations()).map((n, i) => n - before[i]!);
+    expect(landed[down]).toBeGreaterThanOrEqual(2);
+    await Promise.all(held.map((s) => s.close()));
   });
 });

@@ -39,10 +39,11 @@ export interface NginxProcess {
 
 /** The template rendered for these upstreams, listening on 127.0.0.1:port. */
 export function renderForLocal(port: number, upstreams: NginxUpstreams): string {
-  const servers = (addresses: readonly string[]) => addresses.map((a) => `server ${a};`).join(" ");
+  const servers = (addresses: readonly string[], params = "") => addresses.map((a) => `server ${a}${params};`).join(" ");
   return renderTemplate(readFileSync(NGINX_TEMPLATE, "utf8"), {
     TETHER_LISTEN: `127.0.0.1:${port}`,
-    TETHER_HUB_SERVERS: servers(upstreams.hubs),
+    // Hubs with max_fails=0, as the template asks (see its upstream block).
+    TETHER_HUB_SERVERS: servers(upstreams.hubs, " max_fails=0"),
     TETHER_API_SERVERS: servers(upstreams.api),
   });
 }
