@@ -68,7 +68,9 @@ export function storeUnavailable(err: unknown): boolean {
   if (e.name === "MaxRetriesPerRequestError") return true;
   if (typeof e.code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTCONN)$/.test(e.code)) return true;
   const message = typeof e.message === "string" ? e.message : "";
-  return /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b|Connection is closed|Stream isn't writeable|connect ECONNREFUSED|redis not ready/.test(message);
+  return /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b|Connection is closed|Stream isn't writeable|connect ECONNREFUSED|redis not ready/.test(
+    message,
+  );
 }
 
 /** The one place errors become responses: `{error: {code, message}}`. Only our own faults are 500s. */
