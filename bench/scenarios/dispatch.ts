@@ -44,7 +44,7 @@ export const dispatch: Scenario = {
               reordered: r.reordered,
               idOrderErrors: 0,
             },
-            note: "sequential, via BullMQ + worker",
+            note: "sequential, one hop: api/hub → Redis → agent's hub",
           },
         ],
         targets: [target("dispatch p99", l.p99, "<=", 10, " ms")],
