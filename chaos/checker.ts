@@ -43,8 +43,11 @@ export function checkBrowsers(log: readonly LoggedEvent[], browsers: ReadonlyArr
   const violations: Violation[] = [];
   const ids = log.map((e) => e.id);
   const inLog = new Set(ids);
-  // The log was read at one moment; what browsers got after it (heartbeats go on) is not judged.
+  // The log was read at one moment; what browsers got after it (heartbeats go on) is not judged,
+  // nor what it no longer holds at the other end (trimmed at LOG_MAX_LEN in a long run).
   const horizon = ids.at(-1) ?? "";
+  const oldest = ids[0] ?? "";
+  const judged = (id: string) => id <= horizon && id >= oldest;
   let checked = 0;
   let resyncs = 0;
   browsers.forEach((segments, b) => {
@@ -62,10 +65,10 @@ export function checkBrowsers(log: readonly LoggedEvent[], browsers: ReadonlyArr
       // excused when the hub told this browser so: its next segment is a `resync` snapshot.
       const excused = segments[s + 1]?.resync === true;
       for (const id of seg.ids) {
-        if (id <= horizon && !inLog.has(id) && !excused)
+        if (judged(id) && !inLog.has(id) && !excused)
           violations.push({ rule: "browser-unknown-event", detail: `${where}: received ${id}, which the log does not hold` });
       }
-      const last = seg.ids.filter((id) => id <= horizon).at(-1);
+      const last = seg.ids.filter((id) => judged(id)).at(-1);
       if (last === undefined) return;
       const got = new Set(seg.ids);
       const expected = log.filter((e) => e.forAdmin && e.id > seg.from && e.id <= last);

@@ -35,6 +35,11 @@ describe("browsers", () => {
     expect(checkBrowsers(log, [[before, seg(5, [6], { resync: true })]]).violations).toEqual([]);
     expect(checkBrowsers(log, [[before, seg(5, [6])]]).violations.map((v) => v.rule)).toEqual(["browser-unknown-event"]);
   });
+  test("what the log no longer holds at its old end (trimmed) is not judged", () => {
+    const trimmed = [`${String(500).padStart(13, "0")}-00000000-e1`, `${String(600).padStart(13, "0")}-00000000-e1`];
+    const early = { ...seg(1, []), from: trimmed[0]!, ids: [trimmed[1]!, id(1), id(2), id(3)] };
+    expect(checkBrowsers(log, [[early]]).violations).toEqual([]);
+  });
   test("what arrived after the log was read is not judged", () => {
     expect(checkBrowsers(log, [[seg(1, [2, 3, 4, 5, 6, 7, 8])]]).violations).toEqual([]);
   });

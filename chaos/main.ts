@@ -383,7 +383,7 @@ async function main(): Promise<void> {
         logged,
         browsers.map((b) => b.segments),
       );
-      violations.push(...browserVerdict.violations);
+      for (const v of browserVerdict.violations) violations.push(v);
       if (!barrierEventId || browsers.some((b) => b.lastId < barrierEventId)) {
         violations.push({ rule: "browser-gap", detail: "not every browser got the final barrier event" });
       }
@@ -391,16 +391,16 @@ async function main(): Promise<void> {
       for (const a of agents) for (const id of a.ran) ranOn.set(id, [...(ranOn.get(id) ?? []), a.hostId]);
       const runCommands = [...runViews.values()].flatMap((v) => v.commands.map((c) => ({ id: c.id, hostId: c.host_id, status: c.status })));
       const commandVerdict = checkCommands([...accepted.map((c) => ({ ...c, status: statuses.get(c.id) })), ...runCommands], ranOn);
-      violations.push(...commandVerdict.violations);
+      for (const v of commandVerdict.violations) violations.push(v);
       for (const id of runIds) if (!runViews.has(id)) violations.push({ rule: "run-counts", detail: `run ${id} could not be read` });
       const runVerdict = checkRuns([...runViews.values()].map((v) => ({ ...v.run, commands: v.commands })));
-      violations.push(...runVerdict.violations);
+      for (const v of runVerdict.violations) violations.push(v);
       const hostsRes = await apiCall(origin, cookie, "GET", "/api/hosts");
       const finalHosts = hostsRes
         .json<{ hosts: Array<{ id: string; name: string; status: string }> }>()
         .hosts.filter((h) => h.id !== barrierId);
       const hostVerdict = checkHosts(finalHosts, new Set(agents.filter((a) => a.connected).map((a) => a.hostId)));
-      violations.push(...hostVerdict.violations);
+      for (const v of hostVerdict.violations) violations.push(v);
       for (const a of agents)
         if (a.finalClose) violations.push({ rule: "client-shut-out", detail: `agent ${a.name} was closed ${a.finalClose}` });
       for (const b of browsers)
