@@ -117,6 +117,7 @@ export function createHub(deps: HubDeps): Hub {
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     onFrame: (conn, frame) => commands.onBrowserFrame(conn, frame),
     sessions: { alive: (conn) => sessions.alive(conn), release: (sid, claim) => sessions.release(sid, claim) },
+    events: { hold: () => subscriptions.holdEvents(), release: () => subscriptions.releaseEvents() },
   });
   const sessions: SessionWatch = new SessionWatch(
     redis.command,
@@ -143,6 +144,7 @@ export function createHub(deps: HubDeps): Hub {
       void browsers.backfill();
       commands.onResubscribed(agents.byHost.values());
     },
+    onEventsDropped: () => browsers.eventsDropped(),
   });
   const agents: Agents = new Agents({
     redis: redis.command,

@@ -15,11 +15,18 @@ export interface SubscriptionHandlers {
   onHost(hostId: string, msg: HostChannelMessage): void;
   /** The subscriber connection came back after a break: messages may have been dropped. */
   onResubscribed(): void;
+  /** The events channel was let go (no browser for a while): the relay's position means nothing now. */
+  onEventsDropped(): void;
 }
 
+/** How long the events channel stays subscribed after the last browser left (a reload comes back within it). */
+export const EVENTS_LINGER_MS = 10_000;
+
 /**
- * The hub's one subscriber connection: the events channel, the control channel, and one channel
- * per host whose agent this hub holds (reference-counted). Messages are parsed here, at the edge.
+ * The hub's one subscriber connection: the control channel, one channel per host whose agent this
+ * hub holds (reference-counted), and the events channel only while the hub holds a browser (an
+ * agents-only hub would otherwise read, and Redis write to it, every event of the fleet for
+ * nobody). Messages are parsed here, at the edge.
  */
 export class Subscriptions {
   private readonly hostRefs = new Map<string, number>();
@@ -28,12 +35,18 @@ export class Subscriptions {
   /** Channels to subscribe in the next batch, and the batch's completion. */
   private toSubscribe: string[] = [];
   private batch: Promise<void> | null = null;
+  /** Browsers that need the events channel; while > 0 (and for a linger after) it is subscribed. */
+  private eventHolds = 0;
+  /** The events channel's SUBSCRIBE, once sent and until it is let go. */
+  private events: Promise<void> | null = null;
+  private linger: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly sub: Redis,
     private readonly keys: Keys,
     private readonly log: Logger,
     private readonly handlers: SubscriptionHandlers,
+    private readonly eventsLingerMs = EVENTS_LINGER_MS,
   ) {
     sub.on("messageBuffer", (channel: Buffer, message: Buffer) => this.route(channel.toString(), message));
     sub.on("ready", () => {
@@ -45,7 +58,45 @@ export class Subscriptions {
   }
 
   async start(): Promise<void> {
-    await this.sub.subscribe(this.keys.eventsChannel, this.keys.controlChannel);
+    await this.sub.subscribe(this.keys.controlChannel);
+  }
+
+  /**
+   * A browser needs the events channel: resolves once Redis confirmed the subscription, so
+   * every event published after that reaches this hub (a browser's snapshot or replay is read
+   * after it, and so misses nothing in between). Each call is matched by one {@link releaseEvents}.
+   */
+  holdEvents(): Promise<void> {
+    this.eventHolds += 1;
+    if (this.linger) {
+      clearTimeout(this.linger);
+      this.linger = null;
+    }
+    this.events ??= this.sub.subscribe(this.keys.eventsChannel).then(
+      () => undefined,
+      (err: Error) => {
+        // Not subscribed after all: the next browser asks again.
+        this.events = null;
+        throw err;
+      },
+    );
+    return this.events;
+  }
+
+  releaseEvents(): void {
+    this.eventHolds -= 1;
+    if (this.eventHolds > 0 || !this.events || this.linger) return;
+    this.linger = setTimeout(() => {
+      this.linger = null;
+      if (this.eventHolds > 0) return;
+      this.events = null;
+      // Told once Redis confirmed: from then on no event of the channel can still arrive.
+      this.sub.unsubscribe(this.keys.eventsChannel).then(
+        () => this.handlers.onEventsDropped(),
+        () => undefined,
+      );
+    }, this.eventsLingerMs);
+    this.linger.unref();
   }
 
   async addHost(hostId: string): Promise<void> {

@@ -32,6 +32,7 @@ beforeAll(async () => {
       waiting.delete(hostId);
     },
     onResubscribed: () => undefined,
+    onEventsDropped: () => undefined,
   });
   await subs.start();
 });
@@ -78,4 +79,70 @@ test("references are counted: a host held twice stays subscribed until both let 
   expect(await subscribers("twice")).toEqual([1]);
   await subs.removeHost("twice");
   expect(await subscribers("twice")).toEqual([0]);
+});
+
+describe("the events channel, heard only while a browser needs it", () => {
+  let eventsSub: Redis;
+  let events: Subscriptions;
+  const got: string[] = [];
+  let onHostMessage: (() => void) | null = null;
+  let onDropped: (() => void) | null = null;
+  /** Resolves when the next host-channel message (the barrier) reached the handler. */
+  const nextHostMessage = () => new Promise<void>((resolve) => (onHostMessage = resolve));
+  const numsub = async () => Number(((await admin.call("PUBSUB", "NUMSUB", keys.eventsChannel)) as Array<string | number>)[1]);
+
+  beforeAll(async () => {
+    eventsSub = newRedisClient(server.url);
+    events = new Subscriptions(
+      eventsSub,
+      keys,
+      createLogger({ level: "silent", nodeId: "t", service: "test" }),
+      {
+        onEvent: (frame) => got.push(frame.toString()),
+        onControl: () => undefined,
+        onHost: () => onHostMessage?.(),
+        onResubscribed: () => undefined,
+        onEventsDropped: () => onDropped?.(),
+      },
+      50,
+    );
+    await events.start();
+    await events.addHost("barrier");
+  });
+  afterAll(() => closeClient(eventsSub));
+
+  /** Publish an event, then a message on the barrier host's channel; resolve once the barrier arrived. */
+  async function publishThenBarrier(event: string): Promise<void> {
+    const barrier = nextHostMessage();
+    await admin.publish(keys.eventsChannel, event);
+    await admin.publish(keys.hostChannel("barrier"), JSON.stringify({ kind: "revoked", node: "x" }));
+    await barrier;
+  }
+
+  test("an agents-only hub does not hear events; a held one does, from the moment the hold resolves", async () => {
+    expect(await numsub()).toBe(0);
+    await publishThenBarrier("before");
+    expect(got).toEqual([]);
+    await events.holdEvents();
+    expect(await numsub()).toBe(1);
+    await publishThenBarrier("held");
+    expect(got).toEqual(["held"]);
+  });
+
+  test("held twice, let go twice: unsubscribed once the linger has passed, and the relay is told", async () => {
+    await events.holdEvents(); // the second hold (the first test holds one)
+    events.releaseEvents();
+    events.releaseEvents();
+    await new Promise<void>((resolve) => (onDropped = resolve));
+    await publishThenBarrier("after");
+    expect(got).toEqual(["held"]);
+    expect(await numsub()).toBe(0);
+  });
+
+  test("a hold after the channel was let go subscribes it again", async () => {
+    await events.holdEvents();
+    await publishThenBarrier("again");
+    expect(got).toEqual(["held", "again"]);
+    events.releaseEvents();
+  });
 });

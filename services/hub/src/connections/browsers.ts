@@ -69,6 +69,8 @@ export interface BrowsersDeps {
   onFrame(conn: BrowserConn, frame: BrowserToHub): Promise<void>;
   /** Whether the socket's session is still alive (cached ≤ 1 s), and its claim's release on close. */
   sessions: Pick<SessionWatch, "alive" | "release">;
+  /** The events channel, held while this socket is open (see Subscriptions.holdEvents). */
+  events: { hold(): Promise<void>; release(): void };
 }
 
 /**
@@ -106,6 +108,7 @@ export class Browsers {
     }
     group.conns.add(conn);
     deps.metrics.sockets.inc({ kind: "browser" });
+    const hearing = deps.events.hold();
     const stopPing = this.keepAlive.add(ws);
     // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
     // with the matching code (1009, 1002, …); without a listener they would crash the hub.
@@ -145,14 +148,17 @@ export class Browsers {
       g?.conns.delete(conn);
       if (g?.conns.size === 0) this.groups.delete(conn.audienceKey);
       deps.metrics.sockets.dec({ kind: "browser" });
+      deps.events.release();
     });
-    this.sync(conn, after).catch((err: Error) => {
+    this.sync(conn, after, hearing).catch((err: Error) => {
       log.warn({ err: err.message }, "browser sync failed");
       conn.close(CloseCode.TRY_AGAIN_LATER, "sync failed, resume later");
     });
   }
 
-  private async sync(conn: BrowserConn, after: string | null): Promise<void> {
+  private async sync(conn: BrowserConn, after: string | null, hearing: Promise<void>): Promise<void> {
+    // Hear the live events before reading where the socket starts: none falls in between.
+    await hearing;
     // The rights were read at the upgrade, before this socket could hear of a change: read them
     // again now that it would, so a change in between is never missed.
     if (!(await this.rightsStillHold(conn))) return;
@@ -294,6 +300,8 @@ export class Browsers {
    * read it from the log (after the last id relayed) before relaying live frames again.
    */
   async backfill(): Promise<void> {
+    // No live event relayed yet since the channel was subscribed: start where the earliest socket is.
+    this.lastRelayedId ||= this.earliestSent();
     if (!this.lastRelayedId || this.held) return;
     this.held = [];
     try {
@@ -333,6 +341,18 @@ export class Browsers {
       if (entries.length < REPLAY_PAGE || !lastStreamId) return;
       from = lastStreamId;
     }
+  }
+
+  /** The smallest id sent to a socket that has one ('' when none has). */
+  private earliestSent(): string {
+    let min = "";
+    for (const c of this.conns) if (c.lastSentId && (!min || c.lastSentId < min)) min = c.lastSentId;
+    return min;
+  }
+
+  /** The events channel was let go with no socket here: the next one starts from its own sync. */
+  eventsDropped(): void {
+    if (this.conns.size === 0) this.lastRelayedId = "";
   }
 
   /** Close the sockets of a session that was logged out, expired or deleted. */
