@@ -7,12 +7,15 @@
  * external and is loaded from node_modules at run time, so the image's `npm ci --omit=dev` tree
  * is what runs and native or dynamically loaded modules (pino's transports, BullMQ's Lua files)
  * behave as they do unbundled. The output sits at the same depth as `src/`, so paths the code
- * makes from `__dirname` (the api's `../../../web/dist`) resolve the same built or not.
+ * makes from `__dirname` (the api's `../../../web/dist`) resolve the same built or not. The Lua
+ * scripts (packages/core/src/lua/*.lua) are read at run time from beside the code that loads them
+ * (`__dirname`), so they are copied beside each main.js; the image takes dist/ whole.
  *
  * Run it as `node dist/main.js` with `--enable-source-maps` for TypeScript lines in stack traces.
  * Development and the tests keep running the TypeScript through tsx.
  */
 import { spawnSync } from "node:child_process";
+import { cp } from "node:fs/promises";
 import path from "node:path";
 import { build, type BuildOptions, type Plugin } from "esbuild";
 
@@ -52,9 +55,18 @@ export function serviceBuildOptions(name: BuiltService): BuildOptions {
   };
 }
 
-/** Bundles every service (in parallel; esbuild takes well under a second for all three). */
+/** The Lua scripts (read at run time, see packages/core/src/lua/scripts.ts). */
+const LUA_DIR = path.join(ROOT, "packages/core/src/lua");
+
+/** Bundles every service (in parallel; esbuild takes well under a second for all three), each with the Lua scripts beside it. */
 export async function buildServices(): Promise<void> {
-  await Promise.all(BUILT_SERVICES.map((name) => build(serviceBuildOptions(name))));
+  await Promise.all(
+    BUILT_SERVICES.map(async (name) => {
+      await build(serviceBuildOptions(name));
+      const dist = path.join(ROOT, path.dirname(builtEntry(name)));
+      await cp(LUA_DIR, dist, { recursive: true, filter: (src) => src === LUA_DIR || src.endsWith(".lua") });
+    }),
+  );
 }
 
 async function main(): Promise<void> {

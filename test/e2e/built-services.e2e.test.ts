@@ -7,7 +7,7 @@
  * (figures for the README; only loose bounds asserted, the machine is shared).
  */
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { BUILT_SERVICES, buildServices, builtEntry } from "../../scripts/build";
 import { startTestRedis, type TestRedis } from "../support/redis";
@@ -60,6 +60,9 @@ test("each bundle keeps node_modules external, bundles the workspaces, and has a
     expect(js).toContain(`//# sourceMappingURL=main.js.map`);
     const map = JSON.parse(readFileSync(path.join(ROOT, `${builtEntry(name)}.map`), "utf8")) as { sources: string[] };
     expect(map.sources).toEqual(expect.arrayContaining([`../src/main.ts`, expect.stringMatching(/packages\/core\/src\/service\.ts$/)]));
+    // The Lua scripts are read from beside main.js (packages/core/src/lua/scripts.ts); the run below uses them.
+    const lua = readdirSync(path.join(ROOT, "packages/core/src/lua")).filter((f) => f.endsWith(".lua"));
+    expect(readdirSync(path.join(ROOT, path.dirname(builtEntry(name))))).toEqual(expect.arrayContaining(lua));
   }
 });
 

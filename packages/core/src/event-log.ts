@@ -1,82 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { DEFAULT_TEAM, type FleetEvent } from "@tether/protocol";
-import { LUA_ENVELOPE, formatEnvelope } from "./envelope";
+import { formatEnvelope, formatEventFrame, parseEventId, ORIGIN_ID } from "./browser-frame";
 import type { Keys } from "./keys";
-import { APPEND_OUTPUTS_LUA } from "./output-script";
-
-/**
- * Append + publish + projection writes in one atomic step (DESIGN "Event sourcing on Redis").
- *
- * Guards are checked first (HGET key field == expected, '' meaning absent); if one fails, nothing
- * is written and the script returns {0, guardIndex, actual}. Then the ops run, then (when an event
- * is given) XADD to the log and PUBLISH of the browser frame with the new id. The frame string is
- * built here, once, so every hub relays it verbatim.
- *
- * The event is addressed to its host's team (CONTRACT §4): ARGV[7] when given, else the host's
- * entry in the host-teams hash as it was BEFORE the ops (a host's removal goes to the team it was
- * in), else `default`. The team is stored with the event (field g, and x for `except`) and leads
- * the published message (see envelope.ts), so hubs and readers filter without parsing the JSON.
- *
- * A second event may follow in the same step (`then`: a host moving team is its `host_update`
- * to the new team and a `host_removed` for those who lose sight of it, never one without the other).
- *
- * KEYS: log, epoch, host-teams, then the guards' and ops' keys. ARGV: channel, type, payload,
- * maxlen, epoch candidate, host id, team override, except, then the guards and ops, then 0 or 1
- * and the follow-up's type, payload, team and except.
- */
-const APPEND_LUA = `${LUA_ENVELOPE}
-local a = 9
-local ng = tonumber(ARGV[a]); a = a + 1
-for i = 1, ng do
-  local k = KEYS[tonumber(ARGV[a])]; local f = ARGV[a + 1]; local e = ARGV[a + 2]; a = a + 3
-  local v = redis.call('HGET', k, f)
-  if v == false then v = '' end
-  if v ~= e then return {0, i, v} end
-end
-local team = ARGV[7]
-if ARGV[2] ~= '' and team == '' then
-  team = redis.call('HGET', KEYS[3], ARGV[6])
-  if not team then team = '${DEFAULT_TEAM}' end
-end
-local no = tonumber(ARGV[a]); a = a + 1
-for i = 1, no do
-  local name = ARGV[a]; local k = KEYS[tonumber(ARGV[a + 1])]; local n = tonumber(ARGV[a + 2]); a = a + 3
-  local args = {}
-  for j = 1, n do args[j] = ARGV[a + j - 1] end
-  a = a + n
-  redis.call(name, k, unpack(args))
-end
-if ARGV[2] == '' then return {1, ''} end
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  redis.call('SET', KEYS[2], ARGV[5])
-  epoch = ARGV[5]
-end
-local function emit(type, payload, to, except)
-  local sid
-  if except ~= '' then
-    sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', type, 'p', payload, 'g', to, 'x', except)
-  else
-    sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', type, 'p', payload, 'g', to)
-  end
-  local dash = string.find(sid, '-', 1, true)
-  local ms = string.sub(sid, 1, dash - 1)
-  local sq = string.sub(sid, dash + 1)
-  local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
-  local frame = '{"type":"' .. type .. '","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
-  if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(to, except) .. frame) end
-  return frame
-end
-local frame = emit(ARGV[2], ARGV[3], team, ARGV[8])
-if tonumber(ARGV[a]) == 1 then emit(ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]) end
-return {1, frame}
-`;
-
-/** A projected record and its meta hash, read together (one script, so one consistent state). */
-const READ_RECORD_LUA = `
-return { redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGETALL', KEYS[2]) }
-`;
+import { defineScripts } from "./lua/scripts";
 
 /** The one `stderr` line stored (and relayed) in place of a command's output past the bound. */
 export function truncatedMarker(maxBytes: number): string {
@@ -109,35 +36,6 @@ export interface Op {
 
 export type AppendResult = { ok: true; frame: string | null } | { ok: false; failedGuard: number; actual: string };
 
-/** The id that stands for "before the first event". */
-export const ORIGIN_ID = "0";
-
-const EXT_ID = /^(\d{13})-(\d{8})-([A-Za-z0-9]{1,32})$/;
-
-/** External event id ↔ stream id. External ids sort as strings within one epoch. */
-export function parseEventId(id: string): { streamId: string; epoch: string } | null {
-  const m = EXT_ID.exec(id);
-  if (!m) return null;
-  return { streamId: `${Number(m[1])}-${Number(m[2])}`, epoch: m[3]! };
-}
-
-export function formatEventId(streamId: string, epoch: string): string {
-  const [ms = "0", seq = "0"] = streamId.split("-");
-  return `${ms.padStart(13, "0")}-${seq.padStart(8, "0")}-${epoch}`;
-}
-
-/** The browser frame for a logged event; byte-identical to what the append script publishes. */
-export function formatEventFrame(streamId: string, epoch: string, type: string, payloadJson: string): string {
-  const ms = streamId.slice(0, streamId.indexOf("-"));
-  return `{"type":"${type}","id":"${formatEventId(streamId, epoch)}","ts":${ms},"payload":${payloadJson}}`;
-}
-
-type RedisWithAppend = Redis & {
-  tetherAppend(numKeys: number, ...args: Array<string | number>): Promise<[number, string | number, string?]>;
-  tetherAppendOutputs(numKeys: number, ...args: Array<string | number>): Promise<string>;
-  tetherReadRecord(numKeys: number, ...args: string[]): Promise<[string | null, string[]]>;
-};
-
 export interface EventLogOptions {
   redis: Redis;
   keys: Keys;
@@ -151,7 +49,7 @@ export interface EventLogOptions {
 
 /** The event log: the only writer of events, and the reader for history and resume. */
 export class EventLog {
-  private readonly redis: RedisWithAppend;
+  private readonly redis: Redis;
   private readonly keys: Keys;
   private readonly maxLen: number;
   private readonly maxOutputBytes: number;
@@ -161,22 +59,18 @@ export class EventLog {
   private readonly epochCandidate = randomBytes(4).toString("hex");
 
   constructor(opts: EventLogOptions) {
-    this.redis = opts.redis as RedisWithAppend;
+    this.redis = opts.redis;
     this.keys = opts.keys;
     this.maxLen = opts.maxLen;
     this.maxOutputBytes = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
     this.truncatedMarkerJson = JSON.stringify(truncatedMarker(this.maxOutputBytes));
     this.observe = opts.observe;
-    if (typeof this.redis.tetherAppend !== "function") {
-      opts.redis.defineCommand("tetherAppend", { lua: APPEND_LUA });
-      opts.redis.defineCommand("tetherAppendOutputs", { lua: APPEND_OUTPUTS_LUA });
-      opts.redis.defineCommand("tetherReadRecord", { lua: READ_RECORD_LUA });
-    }
+    defineScripts(opts.redis, "tetherAppend", "tetherAppendOutputs", "tetherReadRecord");
   }
 
   /**
-   * Atomically check guards, apply ops, and (if `event` is given) append and publish it.
-   * Returns the published frame (with its id), or which guard failed.
+   * Atomically check guards, apply ops, and (if `event` is given) append and publish it
+   * (lua/append.lua). Returns the published frame (with its id), or which guard failed.
    */
   async append(input: {
     event?: FleetEvent;
@@ -222,13 +116,13 @@ export class EventLog {
     const started = this.observe ? performance.now() : 0;
     const res = await this.redis.tetherAppend(keyList.length, ...keyList, ...argv);
     if (this.observe) this.observe((performance.now() - started) / 1000);
-    if (res[0] === 1) return { ok: true, frame: (res[1] as string) || null };
-    return { ok: false, failedGuard: Number(res[1]), actual: String(res[2] ?? "") };
+    if (res[0] === 1) return { ok: true, frame: res[1] || null };
+    return { ok: false, failedGuard: res[1], actual: res[2] };
   }
 
   /**
    * Store, log and publish a run of one host's output frames in one call (see
-   * APPEND_OUTPUTS_LUA). Returns one result letter per frame, in order: s stored, d duplicate,
+   * lua/append-outputs.lua). Returns one result letter per frame, in order: s stored, d duplicate,
    * g gap, u unknown command, n not running, T the frame that crossed the output bound (a marker
    * stored in its place), t dropped past the bound.
    */

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { LoggedEventSchema, type Chunk, type Command, type Host, type LoggedEvent } from "@tether/protocol";
-import { formatEventId } from "./event-log";
+import { formatEventId } from "./browser-frame";
 import type { Keys } from "./keys";
 import { emptyRunsFold, evolveRuns, writeRuns, type RunsFold } from "./run-projection";
 

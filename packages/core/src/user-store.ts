@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { RoleSchema, TeamsSchema, type Role, type User } from "@tether/protocol";
 import type { Keys } from "./keys";
+import { defineScripts } from "./lua/scripts";
 import { userMacFields, type RecordMacs } from "./record-mac";
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
@@ -33,40 +34,6 @@ export type StoredUser = z.infer<typeof StoredUserSchema>;
 /** v1's record (hash keyed by username). */
 const LegacyUserSchema = z.object({ id: z.string(), username: z.string(), hash: z.string(), salt: z.string() });
 
-/**
- * Every write of a user record, with its indexes, in one step: the username index (unique) and
- * the set of admins, so that "the last admin cannot be deleted or demoted" holds under races.
- * KEYS: records, usernames, admins. ARGV: op (create|update|delete), id, username, new JSON,
- * expected current JSON (update, delete: a compare-and-set), is-admin after (1|0).
- * Returns ok | exists | missing | conflict | last_admin.
- */
-const USER_WRITE_LUA = `
-local op, id, username, json, expected, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if op == 'create' then
-  if redis.call('HEXISTS', KEYS[2], username) == 1 then return 'exists' end
-  redis.call('HSET', KEYS[1], id, json)
-  redis.call('HSET', KEYS[2], username, id)
-  if admin == '1' then redis.call('SADD', KEYS[3], id) end
-  return 'ok'
-end
-local cur = redis.call('HGET', KEYS[1], id)
-if not cur then return 'missing' end
-if cur ~= expected then return 'conflict' end
-local isAdmin = redis.call('SISMEMBER', KEYS[3], id) == 1
-if isAdmin and (op == 'delete' or admin == '0') and redis.call('SCARD', KEYS[3]) <= 1 then return 'last_admin' end
-if op == 'delete' then
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], username)
-  redis.call('SREM', KEYS[3], id)
-  return 'ok'
-end
-redis.call('HSET', KEYS[1], id, json)
-if admin == '1' then redis.call('SADD', KEYS[3], id) else redis.call('SREM', KEYS[3], id) end
-return 'ok'
-`;
-
-type RedisWithUserWrite = Redis & { tetherUserWrite(numKeys: number, ...args: string[]): Promise<string> };
-
 export type UserWriteResult = "ok" | "exists" | "missing" | "last_admin";
 
 /** The public view of a record (CONTRACT §4 `user`). */
@@ -82,15 +49,13 @@ async function hashPassword(password: string, salt: Buffer): Promise<Buffer> {
 export class UserStore {
   /** Compared against when the user does not exist, so timing does not reveal usernames. */
   private readonly decoy = { salt: randomBytes(16).toString("base64"), hash: randomBytes(KEYLEN).toString("base64") };
-  private readonly redis: RedisWithUserWrite;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly macs: RecordMacs,
   ) {
-    this.redis = redis as RedisWithUserWrite;
-    if (typeof this.redis.tetherUserWrite !== "function") redis.defineCommand("tetherUserWrite", { lua: USER_WRITE_LUA });
+    defineScripts(redis, "tetherUserWrite");
   }
 
   /** The one read path of a user record (null: no such user, or one that does not parse or verify). */
@@ -275,13 +240,17 @@ export class UserStore {
     return { hash: (await hashPassword(password, salt)).toString("base64"), salt: salt.toString("base64") };
   }
 
-  /** The one write path of a user record (and its indexes). */
+  /**
+   * The one write path of a user record, with its indexes, in one step (lua/user-write.lua): the
+   * username index (unique) and the set of admins, so that "the last admin cannot be deleted or
+   * demoted" holds under races.
+   */
   private async write(
     op: "create" | "update" | "delete",
     record: StoredUser,
     expected: string | null,
   ): Promise<UserWriteResult | "conflict"> {
-    const res = await this.redis.tetherUserWrite(
+    return await this.redis.tetherUserWrite(
       3,
       this.keys.userRecords,
       this.keys.usernames,
@@ -293,7 +262,6 @@ export class UserStore {
       expected ?? "",
       record.role === "admin" ? "1" : "0",
     );
-    return res as UserWriteResult | "conflict";
   }
 }
 

@@ -1,6 +1,5 @@
 import fc from "fast-check";
-import { formatEventFrame, formatEventId, parseEventId } from "../src/event-log";
-import { frameId } from "../../../services/hub/src/connections/browsers";
+import { formatEventFrame, formatEventId, frameId, parseEventId } from "../src/browser-frame";
 
 /** The order of two stream ids ("ms-seq"), numerically: the oracle for the string order. */
 const compareStreamIds = (a: string, b: string) => {

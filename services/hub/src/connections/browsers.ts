@@ -6,8 +6,13 @@ import {
   ORIGIN_ID,
   audienceSees,
   envelopeOf,
+  eventIdMs,
   formatEventId,
+  formatFrame,
+  frameId,
+  frameType,
   readEnvelope,
+  sameEpoch,
   type Audience,
   type Clock,
   type EventLog,
@@ -29,23 +34,6 @@ import { SESSION_CHECK_MS, type SessionWatch } from "./session-watch";
 const BACKFILL_ATTEMPTS = 10;
 /** Replay reads the log in pages of this many events. */
 const REPLAY_PAGE = 1000;
-
-const ID_KEY = Buffer.from('"id":"');
-
-/** The id inside a published frame: `{"type":"…","id":"<id>",…`, read without parsing it all. */
-export function frameId(frame: Buffer): string {
-  // Searched in the bytes: only the id itself becomes a string. It follows the type, near the start.
-  const at = (frame.length > 160 ? frame.subarray(0, 160) : frame).indexOf(ID_KEY);
-  if (at < 0) return "";
-  const end = frame.indexOf(34, at + ID_KEY.length);
-  return end < 0 ? "" : frame.toString("latin1", at + ID_KEY.length, end);
-}
-
-/** The type of a published frame, which starts `{"type":"<type>"`. */
-function frameType(frame: Buffer): string {
-  const end = frame.indexOf(34, 9); // the closing quote
-  return end > 9 ? frame.toString("latin1", 9, end) : "unknown";
-}
 
 /** Browser sockets that may see the same hosts: a live event is checked once per group. */
 interface Group {
@@ -214,10 +202,7 @@ export class Browsers {
     const ts = last ? Number(last[0].slice(0, last[0].indexOf("-"))) : clock.now();
     conn.lastSentId = id;
     this.deps.metrics.framesOut("browser", "hosts").inc();
-    await conn.sendPaced(
-      null,
-      `{"type":"hosts","id":"${id}","ts":${ts},"payload":{"hosts":[${hosts.join(",")}]${resync ? ',"resync":true' : ""}}}`,
-    );
+    await conn.sendPaced(null, formatFrame("hosts", id, ts, `{"hosts":[${hosts.join(",")}]${resync ? ',"resync":true' : ""}}`));
   }
 
   /** Every event after `streamId`, page by page, paced by the socket. */
@@ -281,7 +266,7 @@ export class Browsers {
     }
     const first = fresh[0];
     if (!first) return;
-    this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - Number(first.id.slice(0, 13))) / 1000);
+    this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - eventIdMs(first.id)) / 1000);
     const team = env ? env.team : DEFAULT_TEAM;
     const except = env ? env.except : "";
     let reached = 0;
@@ -370,8 +355,4 @@ export class Browsers {
     this.keepAlive.stop();
     for (const c of this.conns) c.close(code, reason);
   }
-}
-
-function sameEpoch(a: string, b: string): boolean {
-  return a.slice(23) === b.slice(23);
 }

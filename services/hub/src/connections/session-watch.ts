@@ -1,43 +1,10 @@
 import type { Redis } from "ioredis";
-import type { Clock, Keys, Logger } from "@tether/core";
+import { defineScripts, type Clock, type Keys, type Logger } from "@tether/core";
 
 /** A session's liveness is trusted for this long per socket before dispatch or cancel asks again. */
 export const SESSION_CHECK_MS = 1_000;
 /** A socket's claim in its session's count lapses this long after its hub last refreshed it. */
 export const SOCKET_CLAIM_MS = 10_000;
-
-/**
- * Count a new socket against its session, atomically across hubs: drop lapsed claims, refuse past
- * the limit, else add this one. KEYS: the session's socket set. ARGV: now, lapse time, member,
- * limit, key lifetime (ms). Returns 1 when claimed, 0 when the session is at its limit.
- */
-const CLAIM_LUA = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
-`;
-
-/**
- * One session's check on a tick: 0 if its session is gone (expired or deleted in the store), else
- * its claims here are pushed back and 1. KEYS: session key, socket set. ARGV: lapse time, key
- * lifetime, members…
- */
-const REFRESH_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('ZREM', KEYS[2], unpack(ARGV, 3))
-  return 0
-end
-for i = 3, #ARGV do redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[i]) end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
-`;
-
-type RedisWithWatch = Redis & {
-  tetherClaimSocket(...keysThenArgs: Array<string | number>): Promise<number>;
-  tetherRefreshSession(...keysThenArgs: Array<string | number>): Promise<number>;
-};
 
 /** What the watch needs to know of a browser socket. */
 export interface WatchedSocket {
@@ -55,12 +22,11 @@ export interface WatchedSocket {
  * cancel check it themselves when the last check is over a second old.
  */
 export class SessionWatch {
-  private readonly redis: RedisWithWatch;
   private timer: NodeJS.Timeout | null = null;
   private lastClaim = 0;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly nodeId: string,
     private readonly maxPerSession: number,
@@ -71,11 +37,7 @@ export class SessionWatch {
     /** Close every socket of a session that is gone. */
     private readonly onGone: (sid: string) => void,
   ) {
-    this.redis = redis as RedisWithWatch;
-    if (typeof this.redis.tetherClaimSocket !== "function") {
-      redis.defineCommand("tetherClaimSocket", { lua: CLAIM_LUA, numberOfKeys: 1 });
-      redis.defineCommand("tetherRefreshSession", { lua: REFRESH_LUA, numberOfKeys: 2 });
-    }
+    defineScripts(redis, "tetherClaimSocket", "tetherRefreshSession");
   }
 
   start(): void {
@@ -95,7 +57,10 @@ export class SessionWatch {
     return `${this.nodeId}:${(++this.lastClaim).toString(36)}`;
   }
 
-  /** Count a socket of `sid` about to be upgraded; false when the session is at its limit. */
+  /**
+   * Count a socket of `sid` about to be upgraded, atomically across hubs (lua/claim-socket.lua):
+   * lapsed claims dropped, refused past the limit. False when the session is at its limit.
+   */
   async claim(sid: string, member: string): Promise<boolean> {
     const now = this.clock.now();
     const res = await this.redis.tetherClaimSocket(
@@ -123,7 +88,7 @@ export class SessionWatch {
     return ok;
   }
 
-  /** Every session held here: gone → its sockets close; alive → its claims are refreshed. */
+  /** Every session held here: gone → its sockets close; alive → its claims are refreshed (lua/refresh-session.lua). */
   async tick(): Promise<void> {
     const bySid = new Map<string, WatchedSocket[]>();
     for (const s of this.sockets()) {

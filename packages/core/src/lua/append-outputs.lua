@@ -1,28 +1,28 @@
-import { DEFAULT_TEAM } from "@tether/protocol";
-import { LUA_ENVELOPE } from "./envelope";
-
-/**
- * Output frames of one agent, many per call: the hot path. For each frame in order: the command
- * must belong to the host, be running and expect exactly this seq; then its chunk is stored and
- * its event logged. All frames stored in the call go out in ONE publish, newline-separated (JSON
- * never holds a raw newline), which hubs split. Returns one letter per frame: s stored,
- * d duplicate, g gap, u unknown command, n not running, T crossed the output bound (the marker
- * stored in its place, with its seq), t dropped (the command's output was cut already).
- *
- * The bound (issue 11): a command's stored bytes (its chunks' JSON-encoded data) are counted in
- * its meta (`out_bytes`); the frame that would pass `max_out` is replaced by one `stderr` marker
- * and the meta marked `truncated`, after which every later seq is dropped ('t', not a gap: the
- * agent keeps numbering until it learns of the cut), so the list and the log hold at most
- * `max_out` plus one marker for that command.
- *
- * Behind one envelope naming the host's team (CONTRACT §4, see envelope.ts), read from the
- * host-teams hash; the team is logged with each event (field g).
- *
- * KEYS: log, epoch, host-teams, then per command its meta and output list. ARGV: channel, maxlen, epoch
- * candidate, host id, max_out, marker data JSON, number of commands, their ids, then per frame
- * the command's index, seq, stream, data JSON.
- */
-export const APPEND_OUTPUTS_LUA = `${LUA_ENVELOPE}
+-- append-outputs.lua (tetherAppendOutputs, EventLog.appendOutputs): a run of one agent's output
+-- frames, many per call: the hot path.
+--
+-- KEYS: [1] log, [2] epoch, [3] host-teams, then per command (in the order of ARGV's ids) its
+--   meta hash and its output list.
+-- ARGV: [1] channel, [2] maxlen, [3] epoch candidate, [4] host id, [5] max_out (bytes),
+--   [6] the truncation marker's data JSON, [7] number of commands, then their ids, then per frame
+--   the command's index (1-based), seq, stream, data JSON.
+-- Result: one letter per frame, in order: s stored, d duplicate, g gap, u unknown command,
+--   n not running, T crossed the output bound (the marker stored in its place, with its seq),
+--   t dropped (the command's output was cut already).
+--
+-- For each frame in order: the command must belong to the host, be running and expect exactly
+-- this seq; then its chunk is stored and its event logged. All frames stored in the call go out in
+-- ONE publish, newline-separated (JSON never holds a raw newline), which hubs split; behind one
+-- envelope naming the host's team (CONTRACT §4), read from the host-teams hash and logged with
+-- each event (field g).
+--
+-- The bound (issue 11): a command's stored bytes (its chunks' JSON-encoded data) are counted in
+-- its meta (`out_bytes`); the frame that would pass `max_out` is replaced by one `stderr` marker
+-- and the meta marked `truncated`, after which every later seq is dropped ('t', not a gap: the
+-- agent keeps numbering until it learns of the cut), so the list and the log hold at most
+-- `max_out` plus one marker for that command.
+--!include envelope.lua
+--!include event-frame.lua
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   redis.call('SET', KEYS[2], ARGV[3])
@@ -30,7 +30,7 @@ if not epoch then
 end
 local host = ARGV[4]
 local team = redis.call('HGET', KEYS[3], host)
-if not team then team = '${DEFAULT_TEAM}' end
+if not team then team = '$DEFAULT_TEAM' end
 local max_out = tonumber(ARGV[5])
 local marker = ARGV[6]
 -- The commands of the run, each named once (a run is almost always one command): its meta read
@@ -82,11 +82,7 @@ for i = 1, (#ARGV - base) / 4 do
     c.chunks[c.stored] = '{"seq":' .. seq .. ',' .. tail
     local payload = '{"command_id":"' .. c.cid .. '","host_id":"' .. host .. '","seq":' .. seq .. ',' .. tail
     local sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', 'command_output', 'p', payload, 'g', team)
-    local dash = string.find(sid, '-', 1, true)
-    local ms = string.sub(sid, 1, dash - 1)
-    local sq = string.sub(sid, dash + 1)
-    local id = string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 8 - #sq) .. sq .. '-' .. epoch
-    frames[#frames + 1] = '{"type":"command_output","id":"' .. id .. '","ts":' .. ms .. ',"payload":' .. payload .. '}'
+    frames[#frames + 1] = event_frame(sid, epoch, 'command_output', payload)
   end
 end
 for _, c in ipairs(cmds) do
@@ -97,6 +93,5 @@ for _, c in ipairs(cmds) do
     redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
-if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\\n')) end
+if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\n')) end
 return table.concat(results)
-`;
