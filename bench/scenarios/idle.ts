@@ -152,8 +152,9 @@ export const idle: Scenario = {
         rssRow("hub RSS per idle agent socket", "tether", n, t),
         ...(b
           ? [
-              phaseRow("idle", `output @${RATE}/s, no idle sockets`, b.without),
-              phaseRow("idle", `output @${RATE}/s, ${b.held} idle sockets (bare: no pings)`, b.withIdle),
+              // Named apart from Tether's: measured minutes later, not interleaved, so not a ratio row.
+              phaseRow("idle", `output @${RATE}/s, no idle sockets (bare node)`, b.without),
+              phaseRow("idle", `output @${RATE}/s, ${b.held} idle sockets (bare node, no pings)`, b.withIdle),
               rssRow("relay node RSS per idle agent socket", "bare", n, b),
             ]
           : []),
