@@ -15,6 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
+import { issue15Targets } from "./lib/issue15";
 import { renderTop } from "./lib/profile";
 import type { Ctx, Scenario, Size } from "./lib/scenario";
 import { SCENARIOS } from "./scenarios";
@@ -85,7 +86,8 @@ async function main(): Promise<number> {
     `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), Node ${process.version}, load average at start ${load1.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)}`,
     rev,
   ].join("\n");
-  const report = renderReport(results, header);
+  const issue15 = issue15Targets(results);
+  const report = renderReport(results, header, issue15);
   console.log(report);
   if (profileDir) {
     const roles = new Map([
@@ -107,7 +109,7 @@ async function main(): Promise<number> {
     profile,
     elapsedSeconds: elapsed,
   };
-  writeFileSync(jsonFile, `${JSON.stringify({ startedAt: new Date(started).toISOString(), env, results }, null, 2)}\n`);
+  writeFileSync(jsonFile, `${JSON.stringify({ startedAt: new Date(started).toISOString(), env, results, issue15 }, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), jsonFile)}`);
   return deliveryFailures(results).length > 0 ? 1 : 0;
 }

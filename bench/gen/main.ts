@@ -6,6 +6,7 @@
 import { Receivers } from "./receivers";
 import { OutputSender } from "./sender";
 import { Fleet } from "./fleet";
+import { IdleSockets } from "./idle-sockets";
 import { dispatchRun } from "./dispatch";
 import { pollUntil } from "../lib/clock";
 import type { OpName, Ops, Reply, Request } from "./protocol";
@@ -13,6 +14,7 @@ import type { OpName, Ops, Reply, Request } from "./protocol";
 const receivers = new Receivers();
 const sender = new OutputSender();
 const fleet = new Fleet();
+const idleSockets = new IdleSockets();
 
 type Handlers = { [K in OpName]: (args: Ops[K]["args"]) => Promise<Ops[K]["result"]> };
 
@@ -52,6 +54,11 @@ const handlers: Handlers = {
     return {};
   },
   fleetCommands: (a) => fleet.takeCommands(a.count, a.timeoutMs),
+  idleOpen: (a) => idleSockets.open(a.url, a.count, a.wave),
+  idleClose: async () => {
+    idleSockets.close();
+    return {};
+  },
   dispatchRun: (a) => dispatchRun(a),
 };
 
@@ -64,6 +71,7 @@ process.on("message", (msg: Request | { op: "exit" }) => {
     receivers.closeAll();
     sender.close();
     fleet.close();
+    idleSockets.close();
     setTimeout(() => process.exit(0), 50).unref();
     return;
   }

@@ -74,6 +74,10 @@ export interface Ops {
    */
   fleetCommands: { args: { count: number; timeoutMs: number }; result: { at: number[]; duplicates: number } };
 
+  /** Open `count` plain sockets to a reference relay as agents (`?role=agent`) that then say nothing, in waves of `wave`. */
+  idleOpen: { args: { url: string; count: number; wave: number }; result: { opened: number; failed: number } };
+  idleClose: { args: Record<string, never>; result: Record<string, never> };
+
   /** Sequential browser `dispatch` → agent `command`, `count` times; latencies in the histogram. */
   dispatchRun: {
     args: {

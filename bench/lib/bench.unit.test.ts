@@ -2,6 +2,8 @@
 import { peekHeartbeat, peekOutput } from "../gen/receivers";
 import { checkDelivery, deliveryOk, SeqState, totalsOf } from "./delivery";
 import { Histogram } from "./hist";
+import { cpuPerFrameUs, issue15Targets, ratioTarget, repeated } from "./issue15";
+import { renderReport, type ScenarioResult } from "./report";
 
 describe("Histogram", () => {
   test("quantiles to the bucket (10 µs below 100 ms, 1 ms above), mergeable", () => {
@@ -63,5 +65,80 @@ describe("peekHeartbeat", () => {
     expect(peekHeartbeat(frame)).toEqual({ id: "1763780000124-00000001-ab", hostId: "h-9", hb: 7, t: 1763780000123.5 });
     const plain = JSON.stringify({ type: "host_update", id: "1-2-ab", ts: 1, payload: { host: { id: "h", name: "n", status: "online" } } });
     expect(peekHeartbeat(plain)).toBeNull();
+  });
+});
+
+describe("issue 15 targets", () => {
+  test("a ratio of medians, with both medians and every repetition shown", () => {
+    expect(repeated([4.4, 1.0, 0.7])).toEqual({ median: 1.0, runs: [4.4, 1.0, 0.7] });
+    expect(repeated([Number.NaN])).toBeUndefined();
+    const t = ratioTarget({
+      point: 1,
+      name: "output p99 @1k/s ÷ bare",
+      tether: repeated([2.8, 1.2, 1.4]),
+      reference: repeated([4.4, 1.0, 0.7]),
+      against: "bare",
+      goal: 1.3,
+      unit: " ms",
+    });
+    expect(t).toEqual({
+      point: 1,
+      name: "output p99 @1k/s ÷ bare",
+      actual: "1.40×",
+      goal: "≤ 1.3×",
+      pass: false,
+      tether: "1.40 ms",
+      reference: "bare 1.00 ms",
+      spread: "tether 2.80 / 1.20 / 1.40 ms; bare 4.40 / 1.00 / 0.70 ms",
+    });
+    const missing = ratioTarget({
+      point: 4,
+      name: "x",
+      tether: repeated([9]),
+      reference: undefined,
+      against: "bare",
+      goal: 1,
+      unit: " KiB",
+    });
+    expect(missing).toMatchObject({ actual: "not measured", pass: null, tether: "9.00 KiB", reference: undefined, spread: undefined });
+  });
+
+  test("CPU per frame: both relay nodes' CPU-seconds over the frames all receivers got", () => {
+    const delivery = { receivers: 3, expectedEach: 10_000, missing: 0, duplicates: 0, reordered: 0, idOrderErrors: 0 };
+    // 0.9 s + 0.6 s over 30,000 deliveries = 50 µs; Redis and the generators do not count.
+    expect(cpuPerFrameUs("bare", { cpuSeconds: { bareA: 0.9, bareB: 0.6, redis: 5 }, delivery })).toBeCloseTo(50, 6);
+    expect(cpuPerFrameUs("tether", { cpuSeconds: { hubA: 0.9 }, delivery })).toBeNaN();
+  });
+
+  test("dispatch ÷ online across two scenarios, sorted by point; printed after the issue 8 table", () => {
+    const row = (scenario: string, p99: number) => ({ scenario, case: "c", system: "tether" as const, n: 300, p99 });
+    const storm = ratioTarget({ point: 5, name: "storm", tether: undefined, reference: undefined, against: "-", goal: 1, unit: "" });
+    const fanout = ratioTarget({
+      point: 3,
+      name: "fanout",
+      tether: repeated([3]),
+      reference: repeated([2]),
+      against: "bare",
+      goal: 1.1,
+      unit: " ms",
+    });
+    const results: ScenarioResult[] = [
+      { scenario: "online", rows: [row("online", 8)], targets: [], notes: [] },
+      { scenario: "storm", rows: [], targets: [], notes: [], issue15: [storm] },
+      { scenario: "dispatch", rows: [row("dispatch", 10)], targets: [], notes: [] },
+      { scenario: "fanout", rows: [], targets: [], notes: [], issue15: [fanout] },
+    ];
+    const targets = issue15Targets(results);
+    expect(targets.map((t) => [t.point, t.name, t.actual, t.pass])).toEqual([
+      [2, "dispatch → agent p99 ÷ online p99", "1.25×", true],
+      [3, "fanout", "1.50×", false],
+      [5, "storm", "not measured", null],
+    ]);
+    expect(issue15Targets([results[1]!]).map((t) => t.point)).toEqual([5]);
+    const report = renderReport(results, "header", targets);
+    expect(report.indexOf("Targets (issue 8)")).toBeGreaterThan(0);
+    expect(report.indexOf("Targets (issue 15)")).toBeGreaterThan(report.indexOf("Targets (issue 8)"));
+    expect(report).toMatch(/\| MISS \| 3 \| fanout +\| 1\.50× +\| ≤ 1\.1× +\| 3\.00 ms +\| bare 2\.00 ms +\|/);
+    expect(renderReport(results, "header")).not.toMatch(/issue 15/);
   });
 });

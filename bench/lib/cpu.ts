@@ -34,15 +34,26 @@ export function markCpu(pids: Pids): CpuMark {
   return { at: Date.now(), seconds };
 }
 
-/** Percent of one core each process used between two marks (200 = both cores of two). */
-export function cpuSince(start: CpuMark, pids: Pids): Record<string, number> {
+/** CPU-seconds each process used since `start` (10 ms ticks), and the wall time between the marks. */
+export function cpuSecondsSince(start: CpuMark, pids: Pids): { wallSeconds: number; seconds: Record<string, number> } {
   const end = markCpu(pids);
-  const wall = Math.max(1, end.at - start.at) / 1000;
-  const out: Record<string, number> = {};
+  const seconds: Record<string, number> = {};
   for (const [name, s] of Object.entries(end.seconds)) {
     const before = start.seconds[name];
-    if (before !== undefined) out[name] = Math.round(((s - before) / wall) * 100);
+    if (before !== undefined) seconds[name] = s - before;
   }
+  return { wallSeconds: Math.max(1, end.at - start.at) / 1000, seconds };
+}
+
+/** Percent of one core each process used between two marks (200 = both cores of two). */
+export function cpuSince(start: CpuMark, pids: Pids): Record<string, number> {
+  return cpuPercent(cpuSecondsSince(start, pids));
+}
+
+/** {@link cpuSecondsSince}'s seconds as percent of one core over its wall time. */
+export function cpuPercent(used: { wallSeconds: number; seconds: Record<string, number> }): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(used.seconds)) out[name] = Math.round((s / used.wallSeconds) * 100);
   return out;
 }
 

@@ -26,12 +26,20 @@ export interface Row {
   cpu?: Record<string, number>;
 }
 
-/** A target from issue 8; `pass` null when the run did not measure it (another scenario, --quick sizes). */
+/** A target from issue 8 or 15; `pass` null when the run did not measure it (another scenario, --quick sizes). */
 export interface Target {
   name: string;
   actual: string;
   goal: string;
   pass: boolean | null;
+  /** Issue 15's targets: which of its points, and the figures the ratio is made of. */
+  point?: number;
+  /** Tether's median (or single) figure. */
+  tether?: string;
+  /** What it is held against: the reference's median, another scenario's figure, a baseline. */
+  reference?: string;
+  /** Every repetition's figure, Tether's and the reference's, where there were repetitions. */
+  spread?: string;
 }
 
 export interface ScenarioResult {
@@ -39,6 +47,8 @@ export interface ScenarioResult {
   rows: Row[];
   targets: Target[];
   notes: string[];
+  /** Issue 15's targets this scenario measured alone (the dispatch ÷ online one is made in bench/lib/issue15.ts). */
+  issue15?: Target[];
   /** Set when the scenario itself failed (exception): the rest of the run goes on. */
   error?: string;
 }
@@ -125,8 +135,23 @@ export function targetsTable(results: readonly ScenarioResult[]): string {
   return table(["", "target", "actual", "goal"], lines);
 }
 
-/** The whole report, delivery verdict first. */
-export function renderReport(results: readonly ScenarioResult[], header: string): string {
+/** Issue 15's targets: the ratio, both medians and the repetitions they are the medians of. */
+export function issue15Table(targets: readonly Target[]): string {
+  const lines = targets.map((t) => [
+    t.pass === null ? "n/a" : t.pass ? "PASS" : "MISS",
+    String(t.point ?? ""),
+    t.name,
+    t.actual,
+    t.goal,
+    t.tether ?? "",
+    t.reference ?? "",
+    t.spread ?? "",
+  ]);
+  return table(["", "#", "target", "actual", "goal", "tether", "against", "repetitions"], lines);
+}
+
+/** The whole report, delivery verdict first; `issue15` from bench/lib/issue15.ts `issue15Targets`. */
+export function renderReport(results: readonly ScenarioResult[], header: string, issue15: readonly Target[] = []): string {
   const failures = deliveryFailures(results);
   const verdict =
     failures.length === 0
@@ -150,6 +175,7 @@ export function renderReport(results: readonly ScenarioResult[], header: string)
     "Targets (issue 8)",
     "",
     targetsTable(results),
+    ...(issue15.length ? ["", "Targets (issue 15)", "", issue15Table(issue15)] : []),
     ...(cpuTable(results) ? ["", "CPU while measuring", "", cpuTable(results)] : []),
     ...(notes.length ? ["", "Notes", ...notes] : []),
   ].join("\n");

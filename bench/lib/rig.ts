@@ -4,7 +4,7 @@
  * `fanout` and `idle`.
  */
 import { Generator, split, stopAll } from "./generators";
-import { cpuSince, markCpu, type Pids } from "./cpu";
+import { cpuPercent, cpuSecondsSince, markCpu, type Pids } from "./cpu";
 import { checkDelivery, type DeliveryCheck, type ReceiverTotals } from "./delivery";
 import { Histogram, summarize, type LatencySummary } from "./hist";
 import { startRefPair, stopRefPair, type RefNode } from "./ref-nodes";
@@ -26,12 +26,16 @@ export interface PhaseResult {
   delivery: DeliveryCheck;
   /** % of one core per process over the phase (relay nodes, redis, generators). */
   cpu: Record<string, number>;
+  /** CPU-seconds per process over the phase (same names as `cpu`): issue 15's CPU per frame. */
+  cpuSeconds: Record<string, number>;
 }
 
 export interface Rig {
   readonly system: System;
   /** Measure one phase; `count` frames at `rate` (0 = max). */
   phase(label: string, rate: number, count: number): Promise<PhaseResult>;
+  /** A reference's two relay nodes, [agents' node, browsers' node] (empty for Tether): `idle` holds its sockets on the first. */
+  readonly refNodes: readonly RefNode[];
   close(): Promise<void>;
 }
 
@@ -94,13 +98,14 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
     };
     return {
       system,
+      refNodes: pair,
       async phase(label, rate, count) {
         const key = await newKey();
         const cpuStart = markCpu(pids);
         const sent = await sender!.call("stream", { key, rate, count, maxBuffered: MAX_BUFFERED });
         const waitMs = 20_000;
         await Promise.all(receivers.map((g) => g.call("waitReceived", { group: key, total: sent.sent, timeoutMs: waitMs })));
-        const cpu = cpuSince(cpuStart, pids);
+        const used = cpuSecondsSince(cpuStart, pids);
         const parts = await Promise.all(receivers.map((g) => g.call("collect", { group: key })));
         const totals: ReceiverTotals[] = parts.flatMap((p) => p.receivers);
         const hist = Histogram.from(...parts.map((p) => p.hist));
@@ -114,7 +119,8 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
           recvRate: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
           latency: summarize(hist),
           delivery: checkDelivery(sent.sent, totals),
-          cpu,
+          cpu: cpuPercent(used),
+          cpuSeconds: used.seconds,
         };
       },
       async close() {

@@ -4,6 +4,8 @@
  * same phases, interleaved repetitions for Tether, the bare relay and Socket.IO.
  */
 import { compare, describeRuns, type Compared, type PhasePlan } from "../lib/compare";
+import { cpuPerFrameUs, ratioTarget, repeated, type Repeated } from "../lib/issue15";
+import type { PhaseResult } from "../lib/rig";
 import { phaseRow, sized, target, type Ctx, type Scenario } from "../lib/scenario";
 import type { System } from "../gen/protocol";
 
@@ -28,6 +30,19 @@ export const output: Scenario = {
     const t = (label: string) => get("tether", label)?.median;
     const b = (label: string) => get("bare", label)?.median;
     const s = (label: string) => get("sio", label)?.median;
+    const each = (system: System, label: string, of: (r: PhaseResult) => number): Repeated | undefined =>
+      repeated(get(system, label)?.runs.map(of) ?? []);
+    const p99 = (r: PhaseResult) => r.latency.p99;
+    const p99Target = (label: string) =>
+      ratioTarget({
+        point: 1,
+        name: `output p99 @${label} ÷ bare`,
+        tether: each("tether", label, p99),
+        reference: each("bare", label, p99),
+        against: "bare",
+        goal: 1.3,
+        unit: " ms",
+      });
     return {
       scenario: "output",
       rows: results.map((c) => ({ ...phaseRow("output", c.label, c.median, describeRuns(c)), delivery: c.delivery })),
@@ -36,6 +51,20 @@ export const output: Scenario = {
         target("output max throughput ÷ Socket.IO", ratio(t("max")?.recvRate, s("max")?.recvRate), ">=", 2, "×"),
         target("output p99 @5k/s ÷ bare p99", ratio(t("5k/s")?.latency.p99, b("5k/s")?.latency.p99), "<=", 2, "×"),
         target("output p99 @5k/s", t("5k/s")?.latency.p99, "<=", 5, " ms"),
+      ],
+      issue15: [
+        p99Target("1k/s"),
+        p99Target("5k/s"),
+        ratioTarget({
+          point: 1,
+          name: "hub CPU per frame delivered @1k/s ÷ bare (both nodes)",
+          tether: each("tether", "1k/s", (r) => cpuPerFrameUs("tether", r)),
+          reference: each("bare", "1k/s", (r) => cpuPerFrameUs("bare", r)),
+          against: "bare",
+          goal: 1.2,
+          unit: " µs",
+          digits: 1,
+        }),
       ],
       notes: [
         `paced phases ${secs} s each; max phase ${maxCount.toLocaleString("en-US")} frames with the agent's unsent bytes ≤ 256 KiB; ${reps} interleaved repetition(s) per phase`,
