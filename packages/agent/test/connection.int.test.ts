@@ -41,10 +41,17 @@ describe("agent connection handling", () => {
   });
 
   test("pings keep the link alive and confirm delivery: confirmed frames are not resent after a reconnect", async () => {
-    agent = startAgent(hub, tmp.dir, { argv: ["--allow-any", "--ping-interval", "150"] });
+    agent = startAgent(hub, tmp.dir, { argv: ["--allow-any", "--ping-interval", "1000"] });
     const first = await hub.connection(0);
-    first.send({ type: "command", payload: { command_id: "c1", command: "echo", args: ["hello"] } });
-    await hub.waitFinished("c1");
+    // Ping as a hub does, so the link stays alive however long `echo` takes to spawn on a loaded
+    // machine (without, the agent declared it dead after 2.5 intervals and the pongs below never came).
+    const pinging = setInterval(() => first.ws.readyState === first.ws.OPEN && first.ws.ping(), 100);
+    try {
+      first.send({ type: "command", payload: { command_id: "c1", command: "echo", args: ["hello"] } });
+      await hub.waitFinished("c1");
+    } finally {
+      clearInterval(pinging);
+    }
     // Two ping/pong rounds: the second ping proves the hub got the pong that followed c1's frames.
     for (let i = 0; i < 2; i++) {
       const pong = new Promise((resolve) => first.ws.once("pong", resolve));

@@ -74,7 +74,10 @@ export interface ChildAgent {
 
 /** Runs the CLI as a real process, exactly as `npm run agent` does. */
 export function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): ChildAgent {
-  const child = spawn(path.join(REPO_ROOT, "node_modules/.bin/tsx"), ["packages/agent/src/main.ts", ...args], {
+  // `node --import tsx`, not the `tsx` CLI: that wrapper relays a SIGTERM to its child and, when
+  // the child has not confirmed it within 30 ms (a loaded machine), SIGKILLs it and exits 143 —
+  // the agent's own signal handling would never be what the test sees.
+  const child = spawn(process.execPath, ["--import", "tsx", "packages/agent/src/main.ts", ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["ignore", "pipe", "pipe"],
