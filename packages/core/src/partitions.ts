@@ -34,11 +34,11 @@ const FNV_PRIME = 0x01000193;
 /**
  * The partition (0..n-1) of a host: FNV-1a 32 of the id's UTF-8 bytes, modulo n.
  *
- * FNV-1a rather than sha256: it runs on every append to route the event, costs a multiply per byte
- * and no allocation-heavy digest, and can be written in a dozen lines anywhere the id must be placed
- * (a Lua script with `bit`, a tool). Host ids are random UUIDs minted by the api, so nobody can pick
- * ids that pile onto one partition, and a non-cryptographic hash spreads them evenly; the modulo's
- * bias (2^32 mod n out of 2^32) is below 1e-7.
+ * FNV-1a rather than sha256: it runs on every append to route the event and costs a multiply per
+ * byte, and it can be written in a dozen lines anywhere an id must be placed (a Lua script with
+ * `bit`, a tool). Host ids are random UUIDs minted by the api, so nobody can pick ids that pile onto
+ * one partition, and a non-cryptographic hash spreads them evenly; the modulo's bias (2^32 mod n
+ * out of 2^32) is below 1e-7.
  */
 export function partitionOf(hostId: string, n: number): number {
   checkCount(n);
@@ -78,7 +78,7 @@ const slotTag = (slot: number): string => {
  * The middle, not merely somewhere inside the share: `redis-cli --cluster create` gives m masters
  * m equal contiguous ranges, and n points spaced evenly at the middles of n equal ranges fall
  * floor(n/m) or ceil(n/m) to each of them, so the partitions per master differ by at most one for
- * any master count. A slot anywhere inside the share would only bound that by two or three.
+ * any master count. A slot anywhere inside its share would let the counts drift further apart.
  */
 export function partitionSlot(p: number, n: number): number {
   checkCount(n);
