@@ -13,6 +13,8 @@ export * from "./logger";
 export * from "./metrics";
 export * from "./ops-routes";
 export * from "./origins";
+export * from "./partition-cursor";
+export * from "./partitions";
 export * from "./policy";
 export * from "./principal";
 export * from "./process";
