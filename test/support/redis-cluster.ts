@@ -168,18 +168,22 @@ async function createCluster(nodes: readonly Node[], replicas: number): Promise<
 }
 
 /**
- * Reads who is master of which slot range, and whose replica each replica is, from CLUSTER NODES.
- * Returns each shard's first slot: a failover moves a range whole, so it names the shard for good.
+ * Reads who is master of which slot range, and whose replica each replica is, each node from its
+ * own CLUSTER NODES line (`myself`): right after `--cluster create` another node's view may not yet
+ * have heard, through gossip, that a node became a replica. Returns each shard's first slot: a
+ * failover moves a range whole, so it names the shard for good.
  */
 async function assignShards(nodes: Node[]): Promise<number[]> {
-  const view = parseClusterNodes((await nodes[0]!.client.call("CLUSTER", "NODES")) as string);
-  const masters = view.filter((v) => v.master && v.firstSlot !== undefined).sort((a, b) => a.firstSlot! - b.firstSlot!);
-  if (masters.length !== MASTERS) throw new Error(`expected ${MASTERS} masters with slots, CLUSTER NODES shows ${masters.length}`);
-  for (const node of nodes) {
-    const entry = view.find((v) => v.port === node.port);
-    if (!entry) throw new Error(`node ${node.port} is missing from CLUSTER NODES`);
-    node.role = entry.master ? "master" : "replica";
-    node.shard = masters.findIndex((m) => m.id === (entry.master ? entry.id : entry.masterId));
+  const selves = await Promise.all(
+    nodes.map(async (node) => parseClusterNodes((await node.client.call("CLUSTER", "NODES")) as string).find((v) => v.myself)!),
+  );
+  const masters = selves.filter((v) => v.master && v.firstSlot !== undefined).sort((a, b) => a.firstSlot! - b.firstSlot!);
+  if (masters.length !== MASTERS) throw new Error(`expected ${MASTERS} masters with slots, the nodes name ${masters.length}`);
+  for (const [i, node] of nodes.entries()) {
+    const self = selves[i]!;
+    node.role = self.master ? "master" : "replica";
+    node.shard = masters.findIndex((m) => m.id === (self.master ? self.id : self.masterId));
+    if (node.shard === -1) throw new Error(`node ${node.port} serves no slots and replicates no master`);
   }
   return masters.map((m) => m.firstSlot!);
 }
@@ -188,6 +192,8 @@ interface NodeView {
   id: string;
   port: number;
   master: boolean;
+  /** The line of the node that answered. */
+  myself: boolean;
   /** Flagged `fail` or `fail?` by the node that answered. */
   failing: boolean;
   masterId: string | undefined;
@@ -210,6 +216,7 @@ function parseClusterNodes(text: string): NodeView[] {
         id: id!,
         port,
         master: flagList.includes("master"),
+        myself: flagList.includes("myself"),
         failing: flagList.includes("fail") || flagList.includes("fail?"),
         masterId: master === "-" ? undefined : master,
         firstSlot: ranges.length ? Math.min(...ranges.map((r) => r[0])) : undefined,
