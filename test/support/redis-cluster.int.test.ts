@@ -25,8 +25,8 @@ function pidAlive(pid: number): boolean {
 
 /** One key per shard, each under the suite's prefix: asks the cluster for slots until every shard has one. */
 async function keyPerShard(client: Cluster, cluster: TestCluster): Promise<string[]> {
-  const starts = (await client.cluster("SLOTS")) as Array<[number, number, ...unknown[]]>;
-  const shardOf = (slot: number) => cluster.nodes.findIndex((n) => n.role === "master" && ownsSlot(starts, n.port, slot));
+  const slots = (await client.cluster("SLOTS")) as Array<[number, number, ...unknown[]]>;
+  const shardOf = (slot: number) => cluster.nodes.findIndex((n) => n.role === "master" && ownsSlot(slots, n.port, slot));
   const keys: string[] = [];
   for (let i = 0; keys.filter(Boolean).length < 3 && i < 200; i++) {
     const key = `${cluster.prefix}:k${i}`;
