@@ -16,10 +16,14 @@ const flag = z
  */
 export const ConfigSchema = z.object({
   NODE_ENV: z.string().default("development"),
-  /** The Redis every service shares. */
+  /**
+   * The Redis every service shares; `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`
+   * for TLS) names a Redis Cluster by its seed nodes (CONTRACT §7; accepted here, refused at start
+   * by redisTarget until the log is partitioned).
+   */
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .regex(/^rediss?(\+cluster)?:\/\//, "must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL")
     .default("redis://127.0.0.1:6379"),
   /**
    * Addition: a PEM file of the CA(s) that signed the Redis server's certificate, for a
@@ -220,8 +224,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (raw.NODE_ENV === "production" && !raw.SESSION_SECRET) {
     throw new ConfigError(["SESSION_SECRET: required when NODE_ENV=production"]);
   }
-  if (raw.REDIS_TLS_CA_FILE !== undefined && !raw.REDIS_URL.startsWith("rediss://")) {
-    throw new ConfigError(["REDIS_TLS_CA_FILE: set only with a rediss:// REDIS_URL (TLS)"]);
+  if (raw.REDIS_TLS_CA_FILE !== undefined && !/^rediss(\+cluster)?:\/\//.test(raw.REDIS_URL)) {
+    throw new ConfigError(["REDIS_TLS_CA_FILE: set only with a rediss:// REDIS_URL (TLS; or rediss+cluster://)"]);
+  }
+  if (raw.REDIS_SENTINELS !== undefined && /^rediss?\+cluster:\/\//.test(raw.REDIS_URL)) {
+    // A cluster fails over by itself; Sentinels watch a single primary. Both at once is a mistake.
+    throw new ConfigError(["REDIS_SENTINELS: not with a Redis Cluster REDIS_URL (a cluster fails over by itself)"]);
   }
   if ((raw.ADMIN_USER === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(["ADMIN_USER, ADMIN_PASSWORD: set both or neither"]);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
 
@@ -33,6 +33,14 @@ export function redisTarget(
     } catch (err) {
       throw new ConfigError([`REDIS_TLS_CA_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
     }
+  }
+  if (isClusterUrl(config.REDIS_URL)) {
+    // A malformed seed list is named first; a well-formed one is still refused: every Lua script
+    // touches keys in several slots (CROSSSLOT on a cluster) until the log is partitioned (issue
+    // 16). Starting anyway would fail on the first append, not at start. Lifting this is the
+    // partitioning's job: it then returns the cluster target instead.
+    clusterTarget(config.REDIS_URL, target.tls);
+    throw new ConfigError(["REDIS_URL: Redis Cluster needs LOG_PARTITIONS support, not in this build"]);
   }
   if (config.REDIS_SENTINELS !== undefined) {
     target.sentinel = {
@@ -120,8 +128,115 @@ export function createRedis(target: RedisTarget | string, role: RedisRole, log: 
   return redis;
 }
 
+/** True for a `redis+cluster://` or `rediss+cluster://` REDIS_URL (CONTRACT §7). */
+export function isClusterUrl(url: string): boolean {
+  return /^rediss?\+cluster:\/\//i.test(url);
+}
+
+/**
+ * A Redis Cluster as ioredis' {@link Cluster} takes it: the seed nodes (any reachable one tells
+ * the client the rest of the topology) and the options every role shares.
+ */
+export interface ClusterTarget {
+  nodes: Array<{ host: string; port: number }>;
+  options: ClusterOptions & { redisOptions: NonNullable<ClusterOptions["redisOptions"]> };
+}
+
+/**
+ * Parses `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS,
+ * `tls` as {@link RedisTarget.tls}: a CA from REDIS_TLS_CA_FILE, else the system CAs). The
+ * credentials (read as the single client reads them: `user:password`, `:password`) apply to every
+ * node, seeds and discovered ones alike. A node's port defaults to
+ * 6379; a database other than 0 is refused (a cluster has only database 0), as is a query string
+ * (nothing reads it; silently ignoring an option would be worse). Throws {@link ConfigError}
+ * naming REDIS_URL; the URL itself is never put in a message, it may hold a password.
+ */
+export function clusterTarget(url: string, tls?: RedisTarget["tls"]): ClusterTarget {
+  const bad = (why: string): never => {
+    throw new ConfigError([`REDIS_URL: ${why}`]);
+  };
+  const match = /^(rediss?)\+cluster:\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?([?#].*)?$/i.exec(url);
+  if (!match) return bad("not a redis+cluster:// or rediss+cluster:// URL");
+  const [, scheme, userinfo, hosts, path, rest] = match;
+  if (rest !== undefined) bad("a cluster URL takes no query string or fragment");
+  if (path !== undefined && !/^\/0?$/.test(path)) bad("Redis Cluster has only database 0");
+  const nodes = hosts!.split(",").map((entry, i) => {
+    // `[v6]:port`, `host:port` or a bare host (port 6379).
+    const node = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/.exec(entry.trim());
+    const port = Number(node?.[3] ?? 6379);
+    if (!node || port < 1 || port > 65535) return bad(`cluster node ${i + 1} is not host:port`);
+    return { host: node[1] ?? node[2]!, port };
+  });
+  const redisOptions: ClusterTarget["options"]["redisOptions"] = {};
+  if (userinfo) {
+    const colon = userinfo.indexOf(":");
+    const [user, password] = colon === -1 ? [userinfo, ""] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+    try {
+      if (user) redisOptions.username = decodeURIComponent(user);
+      if (password) redisOptions.password = decodeURIComponent(password);
+    } catch {
+      bad("the credentials are not valid percent-encoding");
+    }
+  }
+  if (scheme!.toLowerCase() === "rediss") redisOptions.tls = tls ?? {};
+  return {
+    nodes,
+    options: {
+      redisOptions,
+      // Reads go where writes go: a replica may lag behind, and Tether reads its own writes.
+      scaleReads: "master",
+    },
+  };
+}
+
+/**
+ * The options of one role's {@link Cluster} connection, as {@link createRedis} gives the single
+ * client: the same retries, auto-pipelining for commands only, and for the subscriber ioredis'
+ * sharded subscribers (one connection per master, for SSUBSCRIBE; a plain SUBSCRIBE on a
+ * cluster hears every PUBLISH of every node, which is what sharded Pub/Sub avoids).
+ */
+export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: ClusterOptions = {}): ClusterOptions {
+  return {
+    ...target.options,
+    lazyConnect: false,
+    // Reconnect forever, backing off to 1 s: a cluster restart must never kill a service.
+    clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
+    enableAutoPipelining: role === "command",
+    autoPipeliningIgnoredCommands: ["tetherAppendOutputs"],
+    shardedSubscribers: role === "subscriber",
+    ...extra,
+    redisOptions: {
+      ...target.options.redisOptions,
+      connectionName: `tether-${role}`,
+      maxRetriesPerRequest: role === "command" ? 2 : null,
+      ...extra.redisOptions,
+    },
+  };
+}
+
+/**
+ * Open one Redis Cluster client for a role, with an error listener (never an unhandled 'error';
+ * a node's own errors arrive as 'node error'). The caller owns it; close it with {@link closeRedis}.
+ */
+export function createClusterClient(target: ClusterTarget, role: RedisRole, log: Logger, extra: ClusterOptions = {}): Cluster {
+  const cluster = new Cluster(target.nodes, clusterOptions(target, role, extra));
+  let lastError = "";
+  const onError = (err: Error, node?: string) => {
+    // Once per distinct error and outage, as for the single client; the address names the node, never a password.
+    if (err.message !== lastError) log.warn({ role, node, err: err.message }, "redis cluster error");
+    lastError = err.message;
+  };
+  cluster.on("error", (err: Error) => onError(err));
+  cluster.on("node error", (err: Error, node: string) => onError(err, node));
+  cluster.on("ready", () => {
+    if (lastError) log.info({ role }, "redis cluster reconnected");
+    lastError = "";
+  });
+  return cluster;
+}
+
 /** Resolves once the connection is ready (or rejects after `timeoutMs`). */
-export function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export function whenReady(redis: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -141,7 +256,7 @@ export function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
 }
 
 /** Close a connection without waiting on a dead server. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: Redis | Cluster): Promise<void> {
   if (redis.status === "end") return;
   try {
     await Promise.race([redis.quit(), new Promise((r) => setTimeout(r, 500))]);

@@ -1,0 +1,94 @@
+import { ConfigError, loadConfig } from "../src/config";
+import { clusterOptions, clusterTarget, isClusterUrl, redisTarget } from "../src/redis";
+
+/** The issues of the ConfigError `step` throws (fails the test if it throws nothing or something else). */
+const issuesOf = (step: () => unknown): string[] => {
+  try {
+    step();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error("no ConfigError");
+};
+
+describe("redis+cluster:// URLs (CONTRACT §7)", () => {
+  test("seed nodes in order, credentials for every node, reads from masters", () => {
+    const target = clusterTarget("redis+cluster://tether:p%40ss%3Aword@10.0.0.1:7000,redis-b.internal:7001,[::1]:7002");
+    expect(target.nodes).toEqual([
+      { host: "10.0.0.1", port: 7000 },
+      { host: "redis-b.internal", port: 7001 },
+      { host: "::1", port: 7002 },
+    ]);
+    expect(target.options).toEqual({ redisOptions: { username: "tether", password: "p@ss:word" }, scaleReads: "master" });
+  });
+
+  test("a password alone, a bare host (port 6379), a trailing / or /0", () => {
+    expect(clusterTarget("redis+cluster://:secret@h1").options.redisOptions).toEqual({ password: "secret" });
+    expect(clusterTarget("redis+cluster://h1/").nodes).toEqual([{ host: "h1", port: 6379 }]);
+    expect(clusterTarget("redis+cluster://h1:7000/0").options.redisOptions).toEqual({});
+  });
+
+  test("rediss+cluster:// is TLS to every node, with the CA of REDIS_TLS_CA_FILE or the system's", () => {
+    const ca = Buffer.from("-----BEGIN CERTIFICATE-----");
+    expect(clusterTarget("rediss+cluster://h1:7000", { ca }).options.redisOptions.tls).toEqual({ ca });
+    expect(clusterTarget("rediss+cluster://h1:7000").options.redisOptions.tls).toEqual({});
+    expect(clusterTarget("redis+cluster://h1:7000", { ca }).options.redisOptions.tls).toBeUndefined();
+  });
+
+  test.each([
+    ["redis://h1:7000", /not a redis\+cluster/],
+    ["redis+cluster://", /node 1 is not host:port/],
+    ["redis+cluster://h1:7000,,h2:7001", /node 2 is not host:port/],
+    ["redis+cluster://h1:70000", /node 1 is not host:port/],
+    ["redis+cluster://h1:port", /node 1 is not host:port/],
+    ["redis+cluster://h1:7000/2", /only database 0/],
+    ["redis+cluster://h1:7000?tls=true", /no query string/],
+    ["redis+cluster://:%E0%A4%A@h1:7000", /percent-encoding/],
+  ])("%s is refused, naming REDIS_URL but never the URL", (url, why) => {
+    const issues = issuesOf(() => clusterTarget(url));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^REDIS_URL: /);
+    expect(issues[0]).toMatch(why);
+    expect(issues[0]).not.toContain(url);
+  });
+
+  test("role options match the single client's: auto-pipelining for commands, sharded subscribers for the subscriber", () => {
+    const target = clusterTarget("redis+cluster://:pw@h1:7000");
+    const command = clusterOptions(target, "command");
+    expect(command).toMatchObject({
+      enableAutoPipelining: true,
+      shardedSubscribers: false,
+      scaleReads: "master",
+      redisOptions: { password: "pw", connectionName: "tether-command", maxRetriesPerRequest: 2 },
+    });
+    expect(clusterOptions(target, "subscriber")).toMatchObject({ enableAutoPipelining: false, shardedSubscribers: true });
+    expect(clusterOptions(target, "bullmq").redisOptions).toMatchObject({ password: "pw", maxRetriesPerRequest: null });
+    const retry = command.clusterRetryStrategy!;
+    expect([retry(1), retry(5), retry(100)]).toEqual([100, 1000, 1000]);
+    // The target is shared by every role: building one role's options must not change it.
+    expect(target.options.redisOptions).toEqual({ password: "pw" });
+  });
+
+  test("the config accepts both schemes; the services refuse a cluster at start, naming the missing piece", () => {
+    expect(isClusterUrl("redis+cluster://h1:7000")).toBe(true);
+    expect(isClusterUrl("rediss+cluster://h1:7000")).toBe(true);
+    expect(isClusterUrl("redis://h1:7000")).toBe(false);
+    const config = loadConfig({ REDIS_URL: "redis+cluster://127.0.0.1:7000,127.0.0.1:7001" });
+    expect(config.REDIS_URL).toBe("redis+cluster://127.0.0.1:7000,127.0.0.1:7001");
+    expect(issuesOf(() => redisTarget(config))).toEqual(["REDIS_URL: Redis Cluster needs LOG_PARTITIONS support, not in this build"]);
+    // A malformed seed list is named before the refusal, so fixing the URL is not a second trip.
+    expect(issuesOf(() => redisTarget(loadConfig({ REDIS_URL: "redis+cluster://h1:x" })))[0]).toMatch(/node 1 is not host:port/);
+    expect(issuesOf(() => loadConfig({ REDIS_URL: "cluster://h1:7000" }))[0]).toMatch(/^REDIS_URL: .*redis\+cluster:\/\//);
+  });
+
+  test("a CA file goes with rediss+cluster:// too; Sentinels never go with a cluster", () => {
+    expect(() => loadConfig({ REDIS_URL: "rediss+cluster://h1:7000", REDIS_TLS_CA_FILE: "/nonexistent" })).not.toThrow();
+    expect(issuesOf(() => loadConfig({ REDIS_URL: "redis+cluster://h1:7000", REDIS_TLS_CA_FILE: "/ca.pem" }))[0]).toMatch(
+      /^REDIS_TLS_CA_FILE:/,
+    );
+    expect(issuesOf(() => loadConfig({ REDIS_URL: "redis+cluster://h1:7000", REDIS_SENTINELS: "s1:26379" }))).toEqual([
+      "REDIS_SENTINELS: not with a Redis Cluster REDIS_URL (a cluster fails over by itself)",
+    ]);
+  });
+});
