@@ -188,7 +188,9 @@ describe("a bad configuration exits non-zero, naming the variable, before listen
 
   test.each(cases)("%s with %j", async (kind, bad, variable) => {
     const service = await spawnService(kind, { REDIS_URL: redis.url, REDIS_PREFIX: redis.newPrefix(), ...bad });
-    const exit = await service.waitForExit(15_000);
+    // Exits as soon as the config is read: the deadline only bounds a wait, and a tsx start on a
+    // machine running two suites side by side once took past 15 s before it printed anything.
+    const exit = await service.waitForExit(60_000);
     expect(exit.code).toBe(1);
     const message = service.lines().find((l) => l.includes("invalid configuration"));
     expect(message).toBeDefined();
