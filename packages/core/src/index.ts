@@ -13,6 +13,7 @@ export * from "./logger";
 export * from "./metrics";
 export * from "./ops-routes";
 export * from "./origins";
+export * from "./log-reader";
 export * from "./partition-cursor";
 export * from "./partitions";
 export * from "./policy";

@@ -6,6 +6,8 @@ import { RedisStore } from "connect-redis";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
+  LogReader,
+  createPartitionedKeys,
   AuditLog,
   QueueName,
   SYSTEM_ACTOR,
@@ -167,7 +169,8 @@ export function createApi(deps: ApiDeps): Api {
   api.use(auth);
   api.use("/hosts", hostRoutes({ ...bus, hosts, commands, teams, dispatch, audit, clock }));
   api.use("/commands", commandRoutes({ commands, hosts, dispatch }));
-  api.use("/events", eventRoutes({ eventLog }));
+  // partitions: until the stores are partitioned, one partition (the stores' own keys).
+  api.use("/events", eventRoutes({ reader: new LogReader([eventLog], createPartitionedKeys(config.REDIS_PREFIX, 1).all, redis.command) }));
   api.use("/users", userRoutes({ ...bus, users, teams, apiTokens, audit, clock }));
   api.use("/teams", teamRoutes({ teams, audit }));
   api.use("/tokens", tokenRoutes({ apiTokens, users, audit, clock }));

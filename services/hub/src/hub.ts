@@ -8,7 +8,9 @@ import {
   AuditLog,
   QueueName,
   createCommandSigner,
+  createPartitionedKeys,
   createStores,
+  LogReader,
   type Clock,
   type Config,
   type Logger,
@@ -20,7 +22,7 @@ import { authenticate } from "./upgrade/authenticate";
 import { HandshakeGate } from "./upgrade/gate";
 import { Agents } from "./connections/agents";
 import { Browsers } from "./connections/browsers";
-import { Subscriptions } from "./subscriptions";
+import { Subscriptions, channelsOf } from "./subscriptions";
 import { Liveness } from "./presence";
 import { CommandRelay } from "./commands/command-relay";
 import { SessionWatch } from "./connections/session-watch";
@@ -104,11 +106,13 @@ export function createHub(deps: HubDeps): Hub {
       commandTtlMs: config.COMMAND_TTL_MS,
     }),
   });
+  // partitions: until the stores are partitioned, one partition (the stores' own keys).
+  const partitioned = createPartitionedKeys(config.REDIS_PREFIX, 1);
   const browsers: Browsers = new Browsers({
     redis: redis.command,
-    keys,
+    partitions: partitioned.all,
     users,
-    eventLog,
+    reader: new LogReader([eventLog], partitioned.all, redis.command),
     clock,
     log,
     metrics,
@@ -129,8 +133,8 @@ export function createHub(deps: HubDeps): Hub {
     () => browsers.conns,
     (sid) => browsers.revokeSession(sid, "session expired or logged out"),
   );
-  const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, keys, log, {
-    onEvent: (frame) => browsers.relay(frame),
+  const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, channelsOf(partitioned), log, {
+    onEvent: (message, partition) => browsers.relay(message, partition),
     onControl: (msg) => {
       if (msg.kind === "session_revoked") browsers.revokeSession(msg.sid);
       else if (msg.kind === "user_changed") browsers.revokeUser(msg.user_id, CloseCode.RIGHTS_CHANGED);

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { createKeys, createLogger, type Keys } from "@tether/core";
-import { Subscriptions } from "../src/subscriptions";
+import { createKeys, createLogger, createPartitionedKeys, type Keys } from "@tether/core";
+import { Subscriptions, channelsOf } from "../src/subscriptions";
 import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
 
 let server: TestRedis;
@@ -23,17 +23,22 @@ beforeAll(async () => {
   keys = createKeys(server.prefix);
   sub = newRedisClient(server.url);
   admin = newRedisClient(server.url);
-  subs = new Subscriptions(sub, keys, createLogger({ level: "silent", nodeId: "t", service: "test" }), {
-    onEvent: () => undefined,
-    onControl: () => undefined,
-    onHost: (hostId, msg) => {
-      heard.push([hostId, msg.kind]);
-      waiting.get(hostId)?.();
-      waiting.delete(hostId);
+  subs = new Subscriptions(
+    sub,
+    channelsOf(createPartitionedKeys(server.prefix, 1)),
+    createLogger({ level: "silent", nodeId: "t", service: "test" }),
+    {
+      onEvent: () => undefined,
+      onControl: () => undefined,
+      onHost: (hostId, msg) => {
+        heard.push([hostId, msg.kind]);
+        waiting.get(hostId)?.();
+        waiting.delete(hostId);
+      },
+      onResubscribed: () => undefined,
+      onEventsDropped: () => undefined,
     },
-    onResubscribed: () => undefined,
-    onEventsDropped: () => undefined,
-  });
+  );
   await subs.start();
 });
 afterAll(async () => {
@@ -95,10 +100,10 @@ describe("the events channel, heard only while a browser needs it", () => {
     eventsSub = newRedisClient(server.url);
     events = new Subscriptions(
       eventsSub,
-      keys,
+      channelsOf(createPartitionedKeys(server.prefix, 1)),
       createLogger({ level: "silent", nodeId: "t", service: "test" }),
       {
-        onEvent: (frame) => got.push(frame.toString()),
+        onEvent: (frame, partition) => got.push(`${partition}:${frame.toString()}`),
         onControl: () => undefined,
         onHost: () => onHostMessage?.(),
         onResubscribed: () => undefined,
@@ -126,7 +131,7 @@ describe("the events channel, heard only while a browser needs it", () => {
     await events.holdEvents();
     expect(await numsub()).toBe(1);
     await publishThenBarrier("held");
-    expect(got).toEqual(["held"]);
+    expect(got).toEqual(["0:held"]);
   });
 
   test("held twice, let go twice: unsubscribed once the linger has passed, and the relay is told", async () => {
@@ -135,14 +140,46 @@ describe("the events channel, heard only while a browser needs it", () => {
     events.releaseEvents();
     await new Promise<void>((resolve) => (onDropped = resolve));
     await publishThenBarrier("after");
-    expect(got).toEqual(["held"]);
+    expect(got).toEqual(["0:held"]);
     expect(await numsub()).toBe(0);
   });
 
   test("a hold after the channel was let go subscribes it again", async () => {
     await events.holdEvents();
     await publishThenBarrier("again");
-    expect(got).toEqual(["held", "again"]);
+    expect(got).toEqual(["0:held", "0:again"]);
     events.releaseEvents();
+  });
+});
+
+describe("with partitions", () => {
+  test("a hold hears every partition's events channel, each message told with its partition", async () => {
+    const pkeys = createPartitionedKeys(`${server.prefix}:parts`, 4);
+    const client = newRedisClient(server.url);
+    const got: string[] = [];
+    let onHost: (() => void) | undefined;
+    const subs4 = new Subscriptions(client, channelsOf(pkeys), createLogger({ level: "silent", nodeId: "t", service: "test" }), {
+      onEvent: (frame, partition) => got.push(`${partition}:${frame.toString()}`),
+      onControl: () => undefined,
+      onHost: () => onHost?.(),
+      onResubscribed: () => undefined,
+      onEventsDropped: () => undefined,
+    });
+    try {
+      await subs4.start();
+      await subs4.addHost("barrier");
+      await subs4.holdEvents();
+      const channels = pkeys.all.map((k) => k.eventsChannel);
+      expect(new Set(channels).size).toBe(4);
+      const flat = (await admin.call("PUBSUB", "NUMSUB", ...channels)) as Array<string | number>;
+      expect(flat.filter((_, i) => i % 2 === 1).map(Number)).toEqual([1, 1, 1, 1]);
+      const barrier = new Promise<void>((resolve) => (onHost = resolve));
+      for (const p of [2, 0, 3, 1]) await admin.publish(channels[p]!, `e${p}`);
+      await admin.publish(pkeys.forHost("barrier").hostChannel("barrier"), JSON.stringify({ kind: "revoked", node: "x" }));
+      await barrier;
+      expect(got).toEqual(["2:e2", "0:e0", "3:e3", "1:e1"]);
+    } finally {
+      await closeClient(client);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { WebSocket } from "ws";
 import { CloseCode } from "@tether/protocol";
-import { audienceKey, audienceOf, type Audience, type Principal } from "@tether/core";
+import { audienceKey, audienceOf, cursorId, withId, type Audience, type Principal } from "@tether/core";
 
 /** The socket under a `ws` connection (a private field; written to directly by {@link BrowserConn.offer}). */
 type RawSocket = { write(data: Buffer): boolean; cork(): void; uncork(): void };
@@ -28,23 +28,41 @@ export function wireFrame(text: Buffer): Buffer {
   return out;
 }
 
-/** A live event for browsers: its id, its JSON, and the same as a ready WebSocket frame. */
+/** A live event for browsers: where it is in the log, its JSON as framed by this hub, and the same as a ready WebSocket frame. */
 export interface WireEvent {
-  id: string;
+  /** Its partition. */
+  p: number;
+  /** Its place in the partition (see log-reader.ts: heads of one partition sort as strings). */
+  head: string;
   frame: Buffer;
   wire: Buffer;
+  /**
+   * With more than one partition: the relay's heads just after this event and the epochs, which
+   * its id stands for. A socket that synced further than the relay has got frames re-identified
+   * from them until the relay catches up (see {@link BrowserConn.offer}).
+   */
+  heads?: readonly string[];
+  epochs?: readonly string[];
 }
 
 /**
  * One browser socket. While it syncs (snapshot or replay), live frames wait in `pending`; once
- * live, a frame is sent only if its id is newer than the last one sent, so a frame that arrives
- * both by replay and live goes out once.
+ * live, a frame is sent only if it is past what the socket was sent of its partition, so a frame
+ * that arrives both by replay and live goes out once.
  */
 export class BrowserConn {
   state: "syncing" | "live" = "syncing";
-  /** Id of the newest event this browser has been sent (ids sort as strings within an epoch). */
-  lastSentId = "";
-  private pending: Array<{ id: string; data: Buffer }> = [];
+  /**
+   * Per partition, the head of the newest event this browser has been sent or has passed (its
+   * snapshot's, its replay's): '' = none. Set by the sync.
+   */
+  sent: string[] = [];
+  /**
+   * Synced past the relay in some partition (its replay read the log further than the live
+   * events had reached the hub): its frames carry its own position until the relay catches up.
+   */
+  private ahead = false;
+  private pending: WireEvent[] = [];
   closed = false;
   /** Until when its session is known to be alive (ms); see SessionWatch. */
   sessionFreshUntil = 0;
@@ -73,6 +91,11 @@ export class BrowserConn {
     return this.principal.userId;
   }
 
+  /** The head of the newest event of partition p sent to (or passed by) this socket ('' = none). */
+  sentOf(p: number): string {
+    return this.sent[p] ?? "";
+  }
+
   /**
    * Live events from the relay (one published message: usually one frame, a run of output at
    * most). They go to the socket as the prebuilt frames: the server side never masks and this
@@ -81,7 +104,7 @@ export class BrowserConn {
    */
   offer(frames: readonly WireEvent[]): void {
     if (this.state === "syncing") {
-      for (const f of frames) this.pending.push({ id: f.id, data: f.frame });
+      for (const f of frames) this.pending.push(f);
       return;
     }
     const socket = rawSocket(this.ws);
@@ -89,18 +112,36 @@ export class BrowserConn {
     // Several frames at once: one write (writev) for all of them instead of one each.
     if (frames.length > 1) socket.cork();
     for (const f of frames) {
-      if (f.id <= this.lastSentId || !this.writable()) continue;
-      this.lastSentId = f.id;
-      socket.write(f.wire);
+      if (f.head <= this.sentOf(f.p) || !this.writable()) continue;
+      this.sent[f.p] = f.head;
+      socket.write(this.ahead ? this.ownWire(f) : f.wire);
     }
     if (frames.length > 1) socket.uncork();
   }
 
-  /** Send one event frame unless it was already sent. */
-  sendEvent(id: string, data: Buffer | string): void {
-    if (id <= this.lastSentId) return;
-    this.lastSentId = id;
-    this.sendRaw(data);
+  /**
+   * The frame as this socket must get it while it may be ahead of the relay: the relay's id
+   * would claim a position behind what the socket has (a resume would repeat events), so the id
+   * is rebuilt from the further of the two in each partition. Once the relay is nowhere behind,
+   * the shared frames are right again, for good.
+   */
+  private ownWire(f: WireEvent): Buffer {
+    const heads = f.heads;
+    if (!heads || !f.epochs) {
+      this.ahead = false;
+      return f.wire;
+    }
+    let behind = false;
+    const own = heads.map((h, q) => {
+      const mine = this.sentOf(q);
+      if (mine > h) behind = true;
+      return mine > h ? mine : h;
+    });
+    if (!behind) {
+      this.ahead = false;
+      return f.wire;
+    }
+    return wireFrame(Buffer.from(withId(f.frame.toString(), cursorId(f.p, own, f.epochs))));
   }
 
   /** Go live: flush what arrived during the sync, skipping what the sync already sent. */
@@ -108,7 +149,9 @@ export class BrowserConn {
     const pending = this.pending;
     this.pending = [];
     this.state = "live";
-    for (const p of pending) this.sendEvent(p.id, p.data);
+    // Only with partitions can the sync have read past the relay (one partition: ids are positions).
+    this.ahead = this.sent.length > 1;
+    if (pending.length) this.offer(pending);
   }
 
   sendRaw(data: Buffer | string): void {
@@ -134,11 +177,7 @@ export class BrowserConn {
    * bound, resolve only once this frame has been handed to the OS. A long replay is thus paced
    * by the reader instead of tripping the slow-consumer cut.
    */
-  sendPaced(id: string | null, data: Buffer | string): Promise<void> {
-    if (id !== null) {
-      if (id <= this.lastSentId) return Promise.resolve();
-      this.lastSentId = id;
-    }
+  sendPaced(data: Buffer | string): Promise<void> {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
     if (this.ws.bufferedAmount <= this.maxBufferedBytes / 2) {
       this.ws.send(data, { binary: false });

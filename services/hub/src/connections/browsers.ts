@@ -3,26 +3,28 @@ import type { WebSocket } from "ws";
 import { CloseCode, ErrorCode, BrowserToHubSchema, type BrowserToHub } from "@tether/protocol";
 import { DEFAULT_TEAM } from "@tether/protocol";
 import {
+  HEAD_LENGTH,
   ORIGIN_ID,
   audienceSees,
+  cursorId,
   envelopeOf,
-  eventIdMs,
-  formatEventId,
   formatFrame,
   frameId,
   frameType,
+  headOf,
   readEnvelope,
-  sameEpoch,
+  withId,
   type Audience,
   type Clock,
-  type EventLog,
   type Keys,
+  type LogReader,
+  type LogStart,
   type Logger,
   type Metrics,
   type Principal,
   type UserStore,
 } from "@tether/core";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { BrowserConn, wireFrame, type WireEvent } from "./browser-conn";
 import { FrameGuard, sendError } from "./frame-guard";
 import { KeepAlive } from "./keepalive";
@@ -42,10 +44,12 @@ interface Group {
 }
 
 export interface BrowsersDeps {
-  redis: Redis;
-  keys: Keys;
+  redis: Redis | Cluster;
+  /** Each partition's keys (index = partition). */
+  partitions: readonly Keys[];
   users: UserStore;
-  eventLog: EventLog;
+  /** The log of every partition, read as one. */
+  reader: LogReader;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -57,7 +61,7 @@ export interface BrowsersDeps {
   onFrame(conn: BrowserConn, frame: BrowserToHub): Promise<void>;
   /** Whether the socket's session is still alive (cached ≤ 1 s), and its claim's release on close. */
   sessions: Pick<SessionWatch, "alive" | "release">;
-  /** The events channel, held while this socket is open (see Subscriptions.holdEvents). */
+  /** The events channels, held while this socket is open (see Subscriptions.holdEvents). */
   events: { hold(): Promise<void>; release(): void };
 }
 
@@ -69,10 +73,16 @@ export class Browsers {
   readonly conns = new Set<BrowserConn>();
   /** The same sockets by audience (CONTRACT §4): fan-out asks the policy once per group. */
   private readonly groups = new Map<string, Group>();
-  /** Newest event relayed live; where a broken subscription backfills from. */
-  private lastRelayedId = "";
-  /** While backfilling, live frames wait here so order is kept. */
-  private held: Buffer[] | null = null;
+  /**
+   * Where the live relay stands while the events channels are heard: per partition the head of
+   * the newest event relayed ('' = none yet) and its log's epoch. Null until based (see
+   * {@link based}). It is where a broken subscription backfills from, and with more than one
+   * partition the cursor every relayed frame carries (framed once for every socket).
+   */
+  private relayed: { heads: string[]; epochs: string[] } | null = null;
+  private basing: Promise<void> | null = null;
+  /** While basing or backfilling, live messages wait here (with their partition) so order is kept. */
+  private held: Array<[Buffer, number]> | null = null;
 
   private readonly keepAlive: KeepAlive;
 
@@ -96,7 +106,7 @@ export class Browsers {
     }
     group.conns.add(conn);
     deps.metrics.sockets.inc({ kind: "browser" });
-    const hearing = deps.events.hold();
+    const hearing = deps.events.hold().then(() => this.based());
     const stopPing = this.keepAlive.add(ws);
     // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
     // with the matching code (1009, 1002, …); without a listener they would crash the hub.
@@ -150,9 +160,9 @@ export class Browsers {
     // The rights were read at the upgrade, before this socket could hear of a change: read them
     // again now that it would, so a change in between is never missed.
     if (!(await this.rightsStillHold(conn))) return;
-    const point = after === null ? null : await this.deps.eventLog.resumePoint(after);
-    if (point) {
-      await this.replay(conn, point.epoch, point.streamId);
+    const start = after === null ? null : await this.deps.reader.resume(after);
+    if (start) {
+      await this.replay(conn, start);
     } else {
       await this.sendSnapshot(conn, after !== null);
     }
@@ -175,12 +185,28 @@ export class Browsers {
   }
 
   /**
-   * `hosts` frame whose id is the newest event it reflects; read atomically with that id. Only
-   * the hosts of the socket's teams, by the host-teams hash (no host JSON is parsed).
+   * `hosts` frame whose id is the newest event it reflects, in every partition: each partition
+   * read atomically with its position. Only the hosts of the socket's teams, by the host-teams
+   * hash (no host JSON is parsed).
    */
   private async sendSnapshot(conn: BrowserConn, resync: boolean): Promise<void> {
-    const { redis, keys, clock } = this.deps;
-    const res = (await redis
+    const { clock } = this.deps;
+    const parts = await Promise.all(this.deps.partitions.map((keys) => this.readPartition(conn, keys)));
+    const heads = parts.map((part) => part.head);
+    const epochs = parts.map((part) => part.epoch);
+    let at = 0;
+    heads.forEach((h, p) => (h > heads[at]! ? (at = p) : undefined));
+    const id = heads[at] ? cursorId(at, heads, epochs) : ORIGIN_ID;
+    const ts = heads[at] ? Number(heads[at]!.slice(0, 13)) : clock.now();
+    conn.sent = heads;
+    this.deps.metrics.framesOut("browser", "hosts").inc();
+    const hosts = parts.flatMap((part) => part.hosts).join(",");
+    await conn.sendPaced(formatFrame("hosts", id, ts, `{"hosts":[${hosts}]${resync ? ',"resync":true' : ""}}`));
+  }
+
+  /** One partition's hosts the socket may see, its newest event's head and its epoch, as of one moment. */
+  private async readPartition(conn: BrowserConn, keys: Keys): Promise<{ hosts: string[]; head: string; epoch: string }> {
+    const res = (await this.deps.redis
       .multi()
       .hgetall(keys.hosts)
       .xrevrange(keys.log, "+", "-", "COUNT", 1)
@@ -197,76 +223,122 @@ export class Browsers {
       .filter(([id]) => audienceSees(conn.audience, teams[id] ?? DEFAULT_TEAM, ""))
       .map(([, json]) => json);
     const last = res[1][1][0];
-    const epoch = res[2][1] ?? "";
-    const id = last ? formatEventId(last[0], epoch) : ORIGIN_ID;
-    const ts = last ? Number(last[0].slice(0, last[0].indexOf("-"))) : clock.now();
-    conn.lastSentId = id;
-    this.deps.metrics.framesOut("browser", "hosts").inc();
-    await conn.sendPaced(null, formatFrame("hosts", id, ts, `{"hosts":[${hosts.join(",")}]${resync ? ',"resync":true' : ""}}`));
+    return { hosts, head: last ? headOf(last[0]) : "", epoch: res[2][1] ?? "" };
   }
 
-  /** Every event after `streamId`, page by page, paced by the socket. */
-  private async replay(conn: BrowserConn, epoch: string, streamId: string): Promise<void> {
-    let from = streamId;
-    for (;;) {
-      const { entries, lastStreamId } = await this.deps.eventLog.readFrames(epoch, from, REPLAY_PAGE);
-      for (const e of entries) {
-        if (!audienceSees(conn.audience, e.team, e.except)) continue;
-        const f = e.frame;
-        const head = Buffer.from(f.slice(0, 160), "latin1");
-        this.deps.metrics.framesOut("browser", frameType(head)).inc();
-        await conn.sendPaced(frameId(head), f);
-      }
-      if (conn.closed || entries.length < REPLAY_PAGE || !lastStreamId) return;
-      from = lastStreamId;
+  /** Every event after `start`, the partitions merged by time, paced by the socket; each id the socket's own cursor. */
+  private async replay(conn: BrowserConn, start: LogStart): Promise<void> {
+    const sent = start.positions.map(headOf);
+    conn.sent = sent;
+    const single = sent.length === 1;
+    for await (const e of this.deps.reader.read(start, REPLAY_PAGE)) {
+      if (conn.closed) return;
+      sent[e.p] = e.head;
+      if (!audienceSees(conn.audience, e.team, e.except)) continue;
+      const frame = single ? e.frame : withId(e.frame, cursorId(e.p, sent, start.epochs));
+      this.deps.metrics.framesOut("browser", frameType(Buffer.from(frame.slice(0, 64), "latin1"))).inc();
+      await conn.sendPaced(frame);
     }
   }
 
-  /** A fleet event from the subscription. */
-  relay(frame: Buffer): void {
+  /**
+   * The relay's starting point, once the events channels are heard: each partition's newest
+   * event and epoch, read after the subscriptions were confirmed, so every later event arrives
+   * live. Shared by the sockets that arrive meanwhile; live messages wait until it is known.
+   */
+  private based(): Promise<void> {
+    if (this.relayed) return Promise.resolve();
+    this.basing ??= (async () => {
+      this.held ??= [];
+      try {
+        this.relayed = await this.readTails();
+      } finally {
+        this.basing = null;
+        this.flushHeld();
+      }
+    })();
+    return this.basing;
+  }
+
+  /** Each partition's newest event's head and its epoch ('' where none). */
+  private async readTails(): Promise<{ heads: string[]; epochs: string[] }> {
+    const tails = await Promise.all(
+      this.deps.partitions.map(async (keys) => {
+        const [[, last], [, epoch]] = (await this.deps.redis
+          .multi()
+          .xrevrange(keys.log, "+", "-", "COUNT", 1)
+          .get(keys.logEpoch)
+          .exec()) as [[unknown, Array<[string, string[]]>], [unknown, string | null]];
+        return { head: last[0] ? headOf(last[0][0]) : "", epoch: epoch ?? "" };
+      }),
+    );
+    return { heads: tails.map((t) => t.head), epochs: tails.map((t) => t.epoch) };
+  }
+
+  private flushHeld(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const [message, p] of held) this.deliver(message, p);
+  }
+
+  /** A fleet event message of partition `p` from the subscription. */
+  relay(message: Buffer, p: number): void {
     if (this.held) {
-      this.held.push(frame);
+      this.held.push([message, p]);
       return;
     }
-    this.deliver(frame);
+    this.deliver(message, p);
   }
 
   /**
    * One published message: the envelope naming its audience, then a frame or several (a run of
-   * output) separated by newlines. Framed once, written to each group that may see it.
+   * output) separated by newlines. Framed once, written to each group that may see it. With
+   * more than one partition each frame's id becomes the relay's cursor (all partitions'
+   * positions), still once for every socket.
    */
-  private deliver(envelope: Buffer): void {
+  private deliver(envelope: Buffer, p: number): void {
+    const relayed = this.relayed;
+    // Not hearing for anyone (the channels were let go): the next socket's basing reads the tails.
+    if (!relayed) return;
     const env = readEnvelope(envelope);
     const message = env ? env.body : envelope;
-    if (this.conns.size === 0) {
-      // Nobody to send to: only remember where the relay is (a later backfill starts there).
-      const nl = message.lastIndexOf(10);
-      const id = frameId(nl < 0 ? message : message.subarray(nl + 1));
-      if (id && (id > this.lastRelayedId || !sameEpoch(id, this.lastRelayedId))) this.lastRelayedId = id;
-      return;
-    }
+    const single = relayed.heads.length === 1;
     const fresh: WireEvent[] = [];
     for (let start = 0; start < message.length;) {
       const nl = message.indexOf(10, start);
       const end = nl < 0 ? message.length : nl;
-      const frame = start === 0 && end === message.length ? message : message.subarray(start, end);
+      let frame = start === 0 && end === message.length ? message : message.subarray(start, end);
       start = end + 1;
       const id = frameId(frame);
       if (!id) continue;
-      if (this.lastRelayedId && !sameEpoch(id, this.lastRelayedId)) {
-        // Redis lost its log: every browser must resync from a fresh snapshot.
-        this.deps.log.warn("event log epoch changed; asking browsers to resync");
-        this.lastRelayedId = id;
-        for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "event log reset, resume");
-        return;
+      const head = id.slice(0, HEAD_LENGTH);
+      const epoch = id.slice(HEAD_LENGTH + 1);
+      if (relayed.epochs[p] !== epoch) {
+        if (relayed.epochs[p]) {
+          // Redis lost this partition's log: every browser must resync from a fresh snapshot.
+          this.deps.log.warn({ partition: p }, "event log epoch changed; asking browsers to resync");
+          relayed.epochs[p] = epoch;
+          relayed.heads[p] = head;
+          for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "event log reset, resume");
+          return;
+        }
+        // The partition's first event ever: its epoch is born with it.
+        relayed.epochs[p] = epoch;
       }
-      if (id <= this.lastRelayedId) continue;
-      this.lastRelayedId = id;
-      fresh.push({ id, frame, wire: wireFrame(frame) });
+      if (head <= relayed.heads[p]!) continue;
+      relayed.heads[p] = head;
+      if (this.conns.size === 0) continue;
+      if (single) {
+        fresh.push({ p, head, frame, wire: wireFrame(frame) });
+      } else {
+        const heads = [...relayed.heads];
+        frame = Buffer.from(withId(frame.toString(), cursorId(p, heads, relayed.epochs)));
+        fresh.push({ p, head, frame, wire: wireFrame(frame), heads, epochs: relayed.epochs });
+      }
     }
     const first = fresh[0];
     if (!first) return;
-    this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - eventIdMs(first.id)) / 1000);
+    this.deps.metrics.relayLagSeconds.observe(Math.max(0, this.deps.clock.now() - Number(first.head.slice(0, 13))) / 1000);
     const team = env ? env.team : DEFAULT_TEAM;
     const except = env ? env.except : "";
     let reached = 0;
@@ -282,12 +354,12 @@ export class Browsers {
 
   /**
    * The subscription broke and came back: Pub/Sub dropped whatever was published meanwhile, so
-   * read it from the log (after the last id relayed) before relaying live frames again.
+   * read it from the log (after what was relayed, in every partition) before relaying live
+   * frames again.
    */
   async backfill(): Promise<void> {
-    // No live event relayed yet since the channel was subscribed: start where the earliest socket is.
-    this.lastRelayedId ||= this.earliestSent();
-    if (!this.lastRelayedId || this.held) return;
+    await this.basing?.catch(() => undefined);
+    if (!this.relayed || this.held) return;
     this.held = [];
     try {
       // Redis may still be loading or flapping: keep trying for a while before giving up on
@@ -305,39 +377,26 @@ export class Browsers {
       this.deps.log.warn({ err: (err as Error).message }, "backfill failed; asking browsers to resume");
       for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "relay interrupted, resume");
     } finally {
-      const held = this.held ?? [];
-      this.held = null;
-      for (const f of held) this.deliver(f);
+      this.flushHeld();
     }
   }
 
   private async backfillOnce(): Promise<void> {
-    const point = await this.deps.eventLog.resumePoint(this.lastRelayedId);
-    if (!point) {
+    const relayed = this.relayed!;
+    const start = await this.deps.reader.resume(cursorId(0, relayed.heads, relayed.epochs));
+    if (!start) {
       this.deps.log.warn("event log reset while the subscription was down; asking browsers to resync");
       for (const c of this.conns) c.close(CloseCode.TRY_AGAIN_LATER, "event log reset, resume");
-      this.lastRelayedId = "";
+      // Start again from the log as it is now (the channels are still heard; what waits meanwhile is sorted out by its head).
+      this.relayed = await this.readTails();
       return;
     }
-    let from = point.streamId;
-    for (;;) {
-      const { entries, lastStreamId } = await this.deps.eventLog.readFrames(point.epoch, from, REPLAY_PAGE);
-      for (const e of entries) this.deliver(Buffer.from(envelopeOf(e)));
-      if (entries.length < REPLAY_PAGE || !lastStreamId) return;
-      from = lastStreamId;
-    }
+    for await (const e of this.deps.reader.read(start, REPLAY_PAGE)) this.deliver(Buffer.from(envelopeOf(e)), e.p);
   }
 
-  /** The smallest id sent to a socket that has one ('' when none has). */
-  private earliestSent(): string {
-    let min = "";
-    for (const c of this.conns) if (c.lastSentId && (!min || c.lastSentId < min)) min = c.lastSentId;
-    return min;
-  }
-
-  /** The events channel was let go with no socket here: the next one starts from its own sync. */
+  /** The events channels were let go with no socket here: the next one bases the relay again. */
   eventsDropped(): void {
-    if (this.conns.size === 0) this.lastRelayedId = "";
+    if (this.conns.size === 0) this.relayed = null;
   }
 
   /** Close the sockets of a session that was logged out, expired or deleted. */
