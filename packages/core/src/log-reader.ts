@@ -95,20 +95,25 @@ export class LogReader {
     const states = await Promise.all(this.keys.map((k) => this.streamState(k)));
     const epochs = states.map((s) => s.epoch);
     if (!cursorEpochsMatch(cursor, epochs)) return null;
-    // Exact iff nothing after the position was ever trimmed, and the position is not past what was logged.
+    // Exact iff nothing after the position was trimmed (trimming takes the oldest: nothing was, or
+    // the position is at or past the oldest entry kept), and the position is not past what was logged.
     for (const [p, s] of states.entries()) {
       const position = cursor.positions[p]!;
       if (!s.stream) {
         if (position !== NO_POSITION) return null;
-      } else if (compareStreamIds(s.stream.maxDeleted, position) > 0 || compareStreamIds(position, s.stream.lastGenerated) > 0) {
-        return null;
+        continue;
       }
+      const { intact, first, lastGenerated } = s.stream;
+      if (compareStreamIds(position, lastGenerated) > 0) return null;
+      if (!intact && compareStreamIds(position, first ?? lastGenerated) < 0) return null;
     }
     return { epochs, positions: [...cursor.positions] };
   }
 
   /** A partition's epoch and its stream's bounds, as of one moment (one slot: the log and its epoch share a tag). */
-  private async streamState(keys: Keys): Promise<{ epoch: string; stream: { maxDeleted: string; lastGenerated: string } | null }> {
+  private async streamState(
+    keys: Keys,
+  ): Promise<{ epoch: string; stream: { intact: boolean; first: string | null; lastGenerated: string } | null }> {
     const [epochRes, infoRes] = (await this.redis.multi().get(keys.logEpoch).call("XINFO", "STREAM", keys.log).exec()) as [
       [Error | null, string | null],
       [Error | null, unknown[] | null],
@@ -116,10 +121,18 @@ export class LogReader {
     if (epochRes[0]) throw epochRes[0];
     if (infoRes[0] && !/no such key/i.test(infoRes[0].message)) throw infoRes[0];
     const info = infoRes[0] ? null : infoRes[1];
-    const field = (name: string) => String(info![info!.indexOf(name) + 1]);
+    const field = (name: string) => info![info!.indexOf(name) + 1];
+    const length = Number(field("length"));
     return {
       epoch: epochRes[1] ?? "",
-      stream: info ? { maxDeleted: field("max-deleted-entry-id"), lastGenerated: field("last-generated-id") } : null,
+      stream: info
+        ? {
+            // Trimming does not move max-deleted-entry-id; entries-added against length tells.
+            intact: Number(field("entries-added")) === length,
+            first: length > 0 ? String(field("recorded-first-entry-id")) : null,
+            lastGenerated: String(field("last-generated-id")),
+          }
+        : null,
     };
   }
 
@@ -153,4 +166,3 @@ export class LogReader {
     }
   }
 }
-
