@@ -137,13 +137,17 @@ export interface PartitionedKeys extends GlobalKeys {
  * p's keys are today's names under `<prefix>:p<p>:{<tag>}` (e.g. `tether:p3:{1kx}:log`), the
  * partition number for people reading keys, the tag for the slot; global keys keep today's names.
  */
-export function createPartitionedKeys(prefix: string, n: number): PartitionedKeys {
+export function createPartitionedKeys(prefix: string, n: number, opts: { cluster?: boolean } = {}): PartitionedKeys {
   checkCount(n);
-  const base = createKeys(prefix);
+  const tagged = n > 1 || opts.cluster === true;
   // A brace in the prefix would be the first `{…}` of every key and pull all of them into its slot.
-  if (n > 1 && /[{}]/.test(prefix)) throw new RangeError(`REDIS_PREFIX may not hold '{' or '}' with more than one partition: ${prefix}`);
+  if (tagged && /[{}]/.test(prefix))
+    throw new RangeError(`REDIS_PREFIX may not hold '{' or '}' with more than one partition or on a Redis Cluster: ${prefix}`);
+  // On a cluster the global keys share one slot too ({g}): the scripts and MULTIs over users,
+  // sessions and tokens touch several of them at once. On one Redis they keep today's names.
+  const base = createKeys(opts.cluster ? `${prefix}:{${GLOBAL_TAG}}` : prefix);
   const all: Keys[] =
-    n === 1
+    !tagged
       ? [base]
       : Array.from({ length: n }, (_, p) => {
           const own = createKeys(`${prefix}:p${p}:{${partitionTag(p, n)}}`);
@@ -169,6 +173,9 @@ export function createPartitionedKeys(prefix: string, n: number): PartitionedKey
     all,
   };
 }
+
+/** The hash tag of the global keys on a Redis Cluster. */
+export const GLOBAL_TAG = "g";
 
 /** Where a command id's partition sits: its last two hex digits (the end of the v4 UUID's random node field). */
 const CMD_PARTITION_AT = 34;
