@@ -38,7 +38,7 @@ export interface TetherWorker {
 /** The BullMQ worker: command queue and TTLs, offline checks, and the dead-hub sweep. */
 export function createWorker(deps: WorkerDeps): TetherWorker {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
+  const { keys, logs, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
   const queueOpts = { connection: redis.bullmq, prefix: keys.bullPrefix };
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts);
   const commandQueue = new Queue(QueueName.COMMANDS, queueOpts);
@@ -48,7 +48,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
     keys,
     hosts,
     commands,
-    eventLog,
+    logs,
     presenceQueue,
     clock,
     log,

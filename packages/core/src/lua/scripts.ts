@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Cluster, Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { DEFAULT_TEAM } from "@tether/protocol";
 
 /**
@@ -29,8 +29,15 @@ export const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
  */
 const LUA_DIR = __dirname;
 
-/** TypeScript constants a script may name as `$NAME` (Lua never uses `$`); substituted at load. */
-const CONSTANTS: Record<string, string> = { DEFAULT_TEAM };
+/**
+ * TypeScript constants a script may name as `$NAME` (Lua never uses `$`); substituted at load.
+ * `$PUBLISH` is the verb that rings a channel: sharded Pub/Sub's SPUBLISH on a Redis Cluster (the
+ * message crosses only the channel's own shard, whose slot is the partition's), PUBLISH on one Redis.
+ */
+const CONSTANTS = (cluster: boolean): Record<string, string> => ({ DEFAULT_TEAM, PUBLISH: publishVerb(cluster) });
+
+/** The command that rings a channel on this kind of connection (see `$PUBLISH`). */
+export const publishVerb = (cluster: boolean): "SPUBLISH" | "PUBLISH" => (cluster ? "SPUBLISH" : "PUBLISH");
 
 /** `--!include <file>.lua` on a line of its own: that file's text in its place (once per script). */
 const INCLUDE = /^--!include ([a-z0-9-]+\.lua)[ \t]*$/gm;
@@ -43,15 +50,17 @@ const sources = new Map<string, string>();
  * once per process; a missing file, a cyclic include or an unknown constant throws (at the first
  * `defineScripts`, i.e. when a store is built at start, not at the first call).
  */
-export function luaSource(file: string): string {
-  let text = sources.get(file);
+export function luaSource(file: string, cluster = false): string {
+  const cacheKey = `${cluster ? "cluster" : "single"}:${file}`;
+  let text = sources.get(cacheKey);
   if (text === undefined) {
+    const constants = CONSTANTS(cluster);
     text = resolve(file, new Set()).replace(CONSTANT, (_m, name: string) => {
-      const value = CONSTANTS[name];
+      const value = constants[name];
       if (value === undefined) throw new Error(`${file}: unknown constant $${name}`);
       return value;
     });
-    sources.set(file, text);
+    sources.set(cacheKey, text);
   }
   return text;
 }
@@ -71,6 +80,6 @@ export function defineScripts(redis: Redis | Cluster, ...names: ScriptName[]): v
   for (const name of names) {
     if (Object.hasOwn(defined, name)) continue;
     const script: { file: string; numberOfKeys?: number } = SCRIPTS[name];
-    redis.defineCommand(name, { lua: luaSource(script.file), numberOfKeys: script.numberOfKeys });
+    redis.defineCommand(name, { lua: luaSource(script.file, redis instanceof Cluster), numberOfKeys: script.numberOfKeys });
   }
 }

@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { RedisStore, type RedisReply } from "rate-limit-redis";
 import type { Redis } from "ioredis";
-import type { Keys } from "@tether/core";
+import type { GlobalKeys } from "@tether/core";
 import { HttpError } from "../errors";
 
 /** The window both login limits count in. */
@@ -11,7 +11,7 @@ export const LOGIN_WINDOW_MS = 60_000;
 
 export interface LoginLimitOptions {
   redis: Redis;
-  keys: Keys;
+  keys: GlobalKeys;
   /** Failed logins per client address per window (LOGIN_RATE_LIMIT). */
   perAddress: number;
   /** Failed logins per username per window, from all addresses together (LOGIN_USER_RATE_LIMIT). */
