@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { KEY_COUNT_FIRST_SCRIPTS } from "./lua/scripts";
 import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
 
@@ -202,7 +203,9 @@ export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: Cl
     // Reconnect forever, backing off to 1 s: a cluster restart must never kill a service.
     clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
     enableAutoPipelining: role === "command",
-    autoPipeliningIgnoredCommands: ["tetherAppendOutputs"],
+    // ioredis groups an auto-pipelined call by its first argument taken as the key; the scripts
+    // called with their key count first would be grouped by the count and mix masters' slots.
+    autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
     shardedSubscribers: role === "subscriber",
     ...extra,
     redisOptions: {

@@ -23,6 +23,13 @@ export type ScriptName = keyof typeof SCRIPTS;
 export const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
 /**
+ * The scripts called with their key count first. ioredis' auto-pipelining on a Cluster groups a
+ * call by its first argument as if it were the key (here: the count), so these must not be
+ * auto-pipelined there: a group would mix slots of different masters and the pipeline be refused.
+ */
+export const KEY_COUNT_FIRST_SCRIPTS: ScriptName[] = SCRIPT_NAMES.filter((name) => !("numberOfKeys" in SCRIPTS[name]));
+
+/**
  * The .lua files sit beside the JavaScript that reads them: this folder when run as TypeScript
  * (tsx, ts-jest), `services/<name>/dist/` in a built bundle (scripts/build.ts copies them there,
  * and the image copies dist/ whole). So one rule, `__dirname`, holds all three ways.
