@@ -34,7 +34,7 @@ let stores: Stores;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  redis = createClusterClient(clusterTarget(cluster.url), "command", log, { showFriendlyErrorStack: true } as never);
+  redis = createClusterClient(clusterTarget(cluster.url), "command", log);
   sub = createClusterClient(clusterTarget(cluster.url), "subscriber", log, { shardedSubscribers: true });
   await Promise.all([whenReady(redis), whenReady(sub)]);
   stores = createStores(
@@ -61,7 +61,7 @@ test("hosts spread over every master; list, tokens, rotate and remove work slot 
   expect(partitions.size).toBeGreaterThanOrEqual(6);
 
   // Each of the three masters (equal slot ranges, as `--cluster create` made them) holds some partitions.
-  const slots = await Promise.all(stores.keys.all.map((k) => redis.cluster("KEYSLOT", k.hosts) as Promise<number>));
+  const slots = await Promise.all(stores.keys.all.map((k) => redis.cluster("KEYSLOT", k.hosts)));
   const shardOf = (slot: number) => (slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2);
   expect(new Set(slots.map(shardOf)).size).toBe(3);
 
