@@ -1,0 +1,175 @@
+/**
+ * CONTRACT §7 on a real Redis Cluster (issue 16 point 6): three masters with a replica each, as
+ * `redis-server` children; the api, two hubs and a worker as child processes with
+ * `REDIS_URL=redis+cluster://…` and `LOG_PARTITIONS=8`. The seed's scenarios: agents seen online
+ * from the other hub, commands streaming their output in order, a browser resuming exactly from
+ * its last id (every partition), a hub's `kill -9` turning its hosts offline within the bound, and
+ * a master killed and failed over while Tether keeps serving, losing no event (or saying `resync`).
+ */
+import { startTestCluster, type TestCluster } from "../support/redis-cluster";
+import { startStack, type Stack } from "../support/processes";
+import { connectBrowser, createHost, login, type FrameClient, type BrowserSocket, connectAgent } from "../support/clients";
+
+const OFFLINE_TIMEOUT_MS = 1500;
+const PARTITIONS = 8;
+
+let cluster: TestCluster;
+let stack: Stack;
+let cookie: string;
+let apiUrl: string;
+let hubA: Stack["hubs"][number];
+let hubB: Stack["hubs"][number];
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ replicas: 1 });
+  stack = await startStack({
+    hubs: 2,
+    env: {
+      REDIS_URL: cluster.url,
+      REDIS_PREFIX: cluster.prefix,
+      LOG_PARTITIONS: String(PARTITIONS),
+      OFFLINE_TIMEOUT_MS: String(OFFLINE_TIMEOUT_MS),
+      PING_INTERVAL_MS: "400",
+      ADMIN_USER: "admin",
+      ADMIN_PASSWORD: "correct-horse",
+    },
+  });
+  [hubA, hubB] = stack.hubs as [Stack["hubs"][number], Stack["hubs"][number]];
+  apiUrl = stack.api.url;
+  cookie = await login(apiUrl, "admin", "correct-horse");
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await cluster?.stop();
+});
+
+const post = (path: string, body?: unknown) =>
+  fetch(`${apiUrl}${path}`, {
+    method: "POST",
+    headers: { cookie, origin: apiUrl, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes are what the tests assert
+const json = async (res: Response | Promise<Response>): Promise<any> => (await res).json();
+const get = (path: string) => json(fetch(`${apiUrl}${path}`, { headers: { cookie } }));
+
+async function onlineAgent(name: string, hub = hubA): Promise<{ agent: FrameClient; hostId: string }> {
+  const { host, token } = await createHost(apiUrl, cookie, name);
+  const agent = await connectAgent(hub.wsUrl, token);
+  agent.send({ type: "register", payload: { hostname: name } });
+  await agent.next((f) => f.type === "registered");
+  return { agent, hostId: host.id };
+}
+
+const browserB = async (after?: string): Promise<BrowserSocket> =>
+  connectBrowser(hubB.wsUrl, cookie, { origin: hubB.url, ...(after !== undefined ? { after } : {}) });
+
+/** Runs one command on an agent: `lines` output frames, then a finish; resolves with the command's id. */
+async function runOn(agent: FrameClient, hostId: string, lines: number): Promise<string> {
+  const { command } = await json(post(`/api/hosts/${hostId}/commands`, { command: "seq", args: [String(lines)] }));
+  await agent.next((f) => f.type === "command" && f.payload.command_id === command.id);
+  for (let seq = 0; seq < lines; seq++) agent.send({ type: "output", payload: { command_id: command.id, seq, stream: "stdout", data: `${seq}\n` } });
+  agent.send({ type: "command_finished", payload: { command_id: command.id, exit_code: 0 } });
+  return command.id as string;
+}
+
+const agents: Array<{ agent: FrameClient; hostId: string }> = [];
+
+test("agents of hosts in every partition go online, seen from the other hub (seed scenarios 1, 2, 4)", async () => {
+  const browser = await browserB();
+  for (let i = 0; i < 8; i++) agents.push(await onlineAgent(`node-${i}`));
+  for (const { hostId } of agents) {
+    await browser.next((f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "online");
+  }
+  // Command ids name their host's partition: the eight hosts are spread, not all in one.
+  const ids = await Promise.all(agents.map(({ agent, hostId }) => runOn(agent, hostId, 1)));
+  expect(new Set(ids.map((id) => id.slice(34))).size).toBeGreaterThanOrEqual(4);
+  await browser.close();
+}, 60_000);
+
+test("commands on every host stream their output in order to a browser on the other hub (seed scenarios 5, 6)", async () => {
+  const browser = await browserB();
+  const N = 300;
+  const ids = await Promise.all(agents.map(({ agent, hostId }) => runOn(agent, hostId, N)));
+  for (const id of ids) {
+    await browser.next((f) => f.type === "command_finished" && f.payload.command_id === id, 30_000);
+    const seqs = browser.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
+    expect(seqs).toEqual(Array.from({ length: N }, (_, i) => i));
+    const view = await get(`/api/commands/${id}`);
+    expect(view.status).toBe("succeeded");
+    expect(view.output).toHaveLength(N);
+  }
+  await browser.close();
+}, 60_000);
+
+test("a browser resumes with ?after= exactly: every partition's missed events, in each host's order, no resync (CONTRACT §3, §7)", async () => {
+  const first = await browserB();
+  await runOn(agents[0]!.agent, agents[0]!.hostId, 3);
+  const seen = await first.next((f) => f.type === "command_finished");
+  const lastId = first.frames.filter((f) => "id" in f && typeof f.id === "string").at(-1)!.id as string;
+  expect(seen).toBeDefined();
+  await first.close();
+  // Missed while away: a command on every host.
+  const missed = await Promise.all(agents.map(({ agent, hostId }) => runOn(agent, hostId, 5)));
+  const watcher = await browserB();
+  for (const id of missed) await watcher.next((f) => f.type === "command_finished" && f.payload.command_id === id, 30_000);
+  await watcher.close();
+
+  const back = await browserB(lastId);
+  for (const id of missed) await back.next((f) => f.type === "command_finished" && f.payload.command_id === id, 30_000);
+  expect(back.frames.some((f) => f.type === "resync")).toBe(false);
+  for (const id of missed) {
+    const seqs = back.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
+    expect(seqs).toEqual([0, 1, 2, 3, 4]);
+  }
+  // Nothing from before the cursor came again.
+  const replayedIds = back.frames.filter((f) => "id" in f).map((f) => (f as { id: string }).id);
+  expect(replayedIds).not.toContain(lastId);
+  // GET /api/events merges the partitions the same way: the same events after the same cursor.
+  const page = await get(`/api/events?after=${encodeURIComponent(lastId)}&limit=1000`);
+  const finishedThere = page.events.filter((e: { type: string }) => e.type === "command_finished").map((e: { payload: { command_id: string } }) => e.payload.command_id);
+  for (const id of missed) expect(finishedThere).toContain(id);
+  await back.close();
+}, 90_000);
+
+test("a master killed with -9 fails over to its replica: Tether keeps serving, and a resuming browser loses nothing or is told resync", async () => {
+  const browser = await browserB();
+  await runOn(agents[1]!.agent, agents[1]!.hostId, 2);
+  await browser.next((f) => f.type === "command_finished");
+  const lastId = browser.frames.filter((f) => "id" in f).at(-1)!.id as string;
+  await browser.close();
+
+  await cluster.killMaster(1);
+  await cluster.waitUntilServing(30_000);
+  // Every host still takes commands after the failover (their partitions' new masters answer).
+  const after = [];
+  for (const { agent, hostId } of agents) after.push(await runOn(agent, hostId, 2));
+  const back = await browserB(lastId);
+  const resync = back.next((f) => f.type === "resync", 30_000).then(() => "resync" as const);
+  const complete = (async () => {
+    for (const id of after) await back.next((f) => f.type === "command_finished" && f.payload.command_id === id, 30_000);
+    return "complete" as const;
+  })();
+  const outcome = await Promise.race([resync, complete]);
+  if (outcome === "complete") {
+    for (const id of after) {
+      const seqs = back.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
+      expect(seqs).toEqual([0, 1]);
+    }
+  } else {
+    expect(back.frames.some((f) => f.type === "resync")).toBe(true);
+  }
+  await back.close();
+}, 120_000);
+
+test("kill -9 of a hub: its hosts, in every partition, turn offline within 2 × OFFLINE_TIMEOUT_MS (CONTRACT §3)", async () => {
+  const browser = await browserB();
+  const killedAt = Date.now();
+  await hubA.kill9();
+  for (const { hostId } of agents) {
+    await browser.next((f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "offline", 2 * OFFLINE_TIMEOUT_MS + 5_000);
+  }
+  expect(Date.now() - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 2_000);
+  await browser.close();
+}, 60_000);
