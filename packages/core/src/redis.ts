@@ -278,7 +278,9 @@ export async function checkPartitionCount(redis: RedisClient, keys: { prefix: st
   if (stored === String(n)) return;
   const count = Number(stored);
   if (stored === null || !Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
-    throw new ConfigError([`LOG_PARTITIONS: ${key} holds ${JSON.stringify(stored)}, not a partition count; this deployment's count is unknown`]);
+    throw new ConfigError([
+      `LOG_PARTITIONS: ${key} holds ${JSON.stringify(stored)}, not a partition count; this deployment's count is unknown`,
+    ]);
   }
   throw new ConfigError([
     `LOG_PARTITIONS: this deployment was started with LOG_PARTITIONS=${count} and cannot change it; this process has LOG_PARTITIONS=${n}`,

@@ -1,6 +1,15 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { QueueName, createStores, queuePrefix, type Clock, type Config, type Logger, type Metrics, type OfflineCheckJob } from "@tether/core";
+import {
+  QueueName,
+  createStores,
+  queuePrefix,
+  type Clock,
+  type Config,
+  type Logger,
+  type Metrics,
+  type OfflineCheckJob,
+} from "@tether/core";
 import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
 import { runCancelDeadline, runDispatch, runExpire, type CommandDeps } from "./processors/commands";
 import { runSweepRuns } from "./processors/runs";
@@ -93,7 +102,11 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
         { ...queueOpts(QueueName.COMMANDS), concurrency: 32, ...lock },
       );
       // Runs whose stepper died (a hub or api killed mid-step) are stepped here (DESIGN "Runs are event-sourced").
-      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), { ...queueOpts(QueueName.RUNS), concurrency: 1, ...lock });
+      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), {
+        ...queueOpts(QueueName.RUNS),
+        concurrency: 1,
+        ...lock,
+      });
       workers = [presence, cmds, runsWorker];
       for (const w of workers) {
         w.on("error", (err) => log.warn({ err: err.message }, "worker error"));
