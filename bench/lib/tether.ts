@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Redis } from "ioredis";
-import { EventLog, HostStore, RecordMacs, createKeys } from "@tether/core";
+import { EventLog, HostStore, PartitionSet, RecordMacs, createKeys } from "@tether/core";
 import { pollUntil } from "./clock";
 import { apiCall, login } from "../../test/support/clients";
 import { startStack, type ServiceProcess, type Stack } from "../../test/support/processes";
@@ -74,8 +74,7 @@ export async function startTether(options: { profileDir?: string } = {}): Promis
     const keys = createKeys(redis.prefix);
     const hosts = new HostStore(
       client,
-      keys,
-      new EventLog({ redis: client, keys, maxLen: 100_000 }),
+      PartitionSet.single(new EventLog({ redis: client, keys, maxLen: 100_000 })),
       new RecordMacs(stack.env.SESSION_SECRET!),
     );
     const started = stack;

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import { CloseCode } from "@tether/protocol";
-import { EventLog, HostStore, RecordMacs, createKeys } from "@tether/core";
+import { EventLog, HostStore, PartitionSet, RecordMacs, createKeys } from "@tether/core";
 import { createBackoff } from "../../packages/agent/src/backoff";
 import { connectAgent, connectBrowser, createHost, login, request, type BrowserSocket } from "../support/clients";
 import { startStack, type ServiceProcess, type Stack } from "../support/processes";
@@ -96,7 +96,11 @@ describe("reconnect storm", () => {
     // Hosts are made through the product's own store (2,000 REST calls would only slow the setup).
     const redis = newRedisClient(stack.redis.url);
     const keys = createKeys(stack.redis.prefix);
-    const hosts = new HostStore(redis, keys, new EventLog({ redis, keys, maxLen: 100_000 }), new RecordMacs(stack.env.SESSION_SECRET!));
+    const hosts = new HostStore(
+      redis,
+      PartitionSet.single(new EventLog({ redis, keys, maxLen: 100_000 })),
+      new RecordMacs(stack.env.SESSION_SECRET!),
+    );
     const tokens: string[] = [];
     for (let i = 0; i < AGENTS; i += 200) {
       const made = await Promise.all(

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { AuditAction, AuditActor, AuditEntry } from "@tether/protocol";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 import type { Principal } from "./policy";
 
 /** What a writer records; the id and time come from the stream. */
@@ -25,7 +25,7 @@ export function actorOf(p: Principal): AuditActor {
 export class AuditLog {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly keys: GlobalKeys,
     private readonly maxAgeMs: number,
     private readonly now: () => number,
   ) {}

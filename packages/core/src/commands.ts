@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { FINAL_COMMAND_STATUSES, type Chunk, type Command, type CommandStatus, type OutputFrame } from "@tether/protocol";
-import type { EventLog, Op } from "./event-log";
-import type { Keys } from "./keys";
+import type { Op } from "./event-log";
+import type { Partition, PartitionSet } from "./partition-set";
+import { commandIdFor, partitionOf } from "./partitions";
 import { casUpdate, type Change } from "./projection";
 import { runTransitionOps } from "./run-counts";
 
@@ -31,10 +32,26 @@ function dispatchScore(now: number): number {
   return lastScore;
 }
 
+/**
+ * A new command id for a host: with more than one partition it names the host's (commandIdFor),
+ * so every later step finds the command's records without a lookup; with one, a plain random UUID.
+ */
+export function newCommandId(hostId: string, partitions: number): string {
+  return partitions === 1 ? randomUUID() : commandIdFor(partitionOf(hostId, partitions));
+}
+
 /** A new command, as the dispatcher returns it (status `queued`). */
-export function newCommand(input: { hostId: string; command: string; args?: string[]; timeoutMs?: number; now: number }): Command {
+export function newCommand(input: {
+  hostId: string;
+  command: string;
+  args?: string[];
+  timeoutMs?: number;
+  now: number;
+  /** `LOG_PARTITIONS` (default 1). */
+  partitions?: number;
+}): Command {
   return {
-    id: randomUUID(),
+    id: newCommandId(input.hostId, input.partitions ?? 1),
     host_id: input.hostId,
     command: input.command,
     args: input.args ?? [],
@@ -51,37 +68,52 @@ export class CommandStore {
   onRunChange: ((runId: string) => void) | undefined;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
-    private readonly log: EventLog,
+    private readonly redis: Redis | Cluster,
+    private readonly parts: PartitionSet,
     /** A finished command's output list and meta expire this long after it finished (ms); default never. */
     private readonly outputMaxAgeMs?: number,
   ) {}
 
+  /** How many partitions commands are spread over (`LOG_PARTITIONS`). */
+  get partitions(): number {
+    return this.parts.count;
+  }
+
+  /** The partition of a command that must be this deployment's (one it minted): a bug otherwise. */
+  private home(command: Pick<Command, "id" | "host_id">): Partition {
+    const p = this.parts.ofCommand(command.id);
+    if (!p || p !== this.parts.ofHost(command.host_id)) throw new Error(`command ${command.id} does not name its host's partition`);
+    return p;
+  }
+
   async get(id: string): Promise<Command | null> {
-    const json = await this.redis.hget(this.keys.commands, id);
+    const p = this.parts.ofCommand(id);
+    const json = p ? await this.redis.hget(p.keys.commands, id) : null;
     return json ? parseCommand(json) : null;
   }
 
   /** Every output chunk so far, in seq order. */
   async output(id: string): Promise<Chunk[]> {
-    const list = await this.redis.lrange(this.keys.commandOutput(id), 0, -1);
+    const p = this.parts.ofCommand(id);
+    const list = p ? await this.redis.lrange(p.keys.commandOutput(id), 0, -1) : [];
     return list.map((c) => JSON.parse(c) as Chunk);
   }
 
   /** The host's commands, newest first. */
   async history(hostId: string, limit = 100): Promise<Command[]> {
-    const ids = await this.redis.zrevrange(this.keys.hostCommands(hostId), "0", String(limit - 1));
+    const { keys } = this.parts.ofHost(hostId);
+    const ids = await this.redis.zrevrange(keys.hostCommands(hostId), "0", String(limit - 1));
     if (!ids.length) return [];
-    const jsons = await this.redis.hmget(this.keys.commands, ...ids);
+    const jsons = await this.redis.hmget(keys.commands, ...ids);
     return jsons.filter((j): j is string => j !== null).map(parseCommand);
   }
 
   /** Commands of a host not yet final, in dispatch order. */
   async unfinished(hostId: string): Promise<Command[]> {
-    const ids = await this.redis.zrange(this.keys.hostPending(hostId), "0", "-1");
+    const { keys } = this.parts.ofHost(hostId);
+    const ids = await this.redis.zrange(keys.hostPending(hostId), "0", "-1");
     if (!ids.length) return [];
-    const jsons = await this.redis.hmget(this.keys.commands, ...ids);
+    const jsons = await this.redis.hmget(keys.commands, ...ids);
     return jsons.filter((j): j is string => j !== null).map(parseCommand);
   }
 
@@ -90,15 +122,16 @@ export class CommandStore {
    * `alsoOps` run in the same step, only if this call recorded it. False: it was recorded before.
    */
   async queue(command: Command, alsoOps: Op[] = []): Promise<boolean> {
-    const meta = this.keys.commandMeta(command.id);
-    const res = await this.log.append({
+    const { keys, log } = this.home(command);
+    const meta = keys.commandMeta(command.id);
+    const res = await log.append({
       event: { type: "command_queued", payload: { command } },
       guards: [{ key: meta, field: "v", equals: "" }],
       ops: [
-        { cmd: "HSET", key: this.keys.commands, args: [command.id, JSON.stringify(command)] },
+        { cmd: "HSET", key: keys.commands, args: [command.id, JSON.stringify(command)] },
         { cmd: "HSET", key: meta, args: ["v", 1, "host", command.host_id, "status", "queued", "next_seq", 0] },
-        { cmd: "ZADD", key: this.keys.hostCommands(command.host_id), args: [command.created_at, command.id] },
-        { cmd: "ZADD", key: this.keys.hostPending(command.host_id), args: [dispatchScore(command.created_at), command.id] },
+        { cmd: "ZADD", key: keys.hostCommands(command.host_id), args: [command.created_at, command.id] },
+        { cmd: "ZADD", key: keys.hostPending(command.host_id), args: [dispatchScore(command.created_at), command.id] },
         ...alsoOps,
       ],
     });
@@ -112,10 +145,13 @@ export class CommandStore {
    * and guards on its status and host stand in for the version check.
    */
   async claim(queued: Command, hostId: string, now: number): Promise<Command | null> {
-    const meta = this.keys.commandMeta(queued.id);
+    const p = this.parts.ofCommand(queued.id);
+    if (!p || p !== this.parts.ofHost(hostId)) return null;
+    const { keys, log } = p;
+    const meta = keys.commandMeta(queued.id);
     const next: Command = { ...queued, status: "running", started_at: now };
     const runId = queued.run_id;
-    const res = await this.log.append({
+    const res = await log.append({
       event: { type: "command_started", payload: { command: next } },
       guards: [
         { key: meta, field: "status", equals: "queued" },
@@ -126,8 +162,8 @@ export class CommandStore {
       ops: [
         { cmd: "HINCRBY", key: meta, args: ["v", 1] },
         { cmd: "HSET", key: meta, args: ["status", "running"] },
-        { cmd: "HSET", key: this.keys.commands, args: [queued.id, JSON.stringify(next)] },
-        ...(runId ? runTransitionOps(this.keys, runId, "queued", "running", true) : []),
+        { cmd: "HSET", key: keys.commands, args: [queued.id, JSON.stringify(next)] },
+        ...(runId ? runTransitionOps(keys, runId, "queued", "running", true) : []),
       ],
     });
     if (res.ok && runId) this.onRunChange?.(runId);
@@ -144,7 +180,10 @@ export class CommandStore {
   ): Promise<FinishResult> {
     let outcome: FinishResult = "unknown_command";
     let runId: string | undefined;
-    await this.update(id, (cmd, meta) => {
+    const p = this.parts.ofCommand(id);
+    if (!p) return outcome;
+    const { keys } = p;
+    await this.update(p, id, (cmd, meta) => {
       if (opts.hostId !== undefined && meta.host !== opts.hostId) return null;
       const status = meta.status as CommandStatus;
       if (FINAL_COMMAND_STATUSES.has(status) || (opts.fromStatuses && !opts.fromStatuses.includes(status))) {
@@ -175,16 +214,16 @@ export class CommandStore {
           },
         },
         extraOps: [
-          { cmd: "ZREM", key: this.keys.hostPending(cmd.host_id), args: [id] },
+          { cmd: "ZREM", key: keys.hostPending(cmd.host_id), args: [id] },
           // Bounded in time too: nothing is written to either once the command is final.
           ...(this.outputMaxAgeMs !== undefined
             ? (["commandOutput", "commandMeta"] as const).map((k): Op => ({
                 cmd: "PEXPIRE",
-                key: this.keys[k](id),
+                key: keys[k](id),
                 args: [this.outputMaxAgeMs!],
               }))
             : []),
-          ...(cmd.run_id ? runTransitionOps(this.keys, cmd.run_id, status, opts.status, meta.hold !== "1") : []),
+          ...(cmd.run_id ? runTransitionOps(keys, cmd.run_id, status, opts.status, meta.hold !== "1") : []),
         ],
       };
     });
@@ -199,27 +238,37 @@ export class CommandStore {
    * another; the results come back in order.
    */
   async appendOutputs(hostId: string, frames: Array<OutputFrame["payload"]>): Promise<OutputResult[]> {
-    const res = await this.log.appendOutputs(
-      hostId,
-      frames.map((f) => ({
-        commandId: f.command_id,
-        seq: f.seq,
-        stream: f.stream,
-        dataJson: JSON.stringify(f.data),
-      })),
-    );
-    return [...res].map((letter) => OUTPUT_RESULTS[letter] ?? "unknown_command");
+    const p = this.parts.ofHost(hostId);
+    // A frame naming a command of another partition cannot be this host's: answered unknown here,
+    // never sent (on a Redis Cluster its keys are in another slot).
+    const ours = this.parts.count === 1 ? frames : frames.filter((f) => this.parts.ofCommand(f.command_id) === p);
+    const res = ours.length
+      ? await p.log.appendOutputs(
+          hostId,
+          ours.map((f) => ({
+            commandId: f.command_id,
+            seq: f.seq,
+            stream: f.stream,
+            dataJson: JSON.stringify(f.data),
+          })),
+        )
+      : "";
+    const results = [...res].map((letter) => OUTPUT_RESULTS[letter] ?? "unknown_command");
+    if (ours === frames) return results;
+    let next = 0;
+    return frames.map((f) => (this.parts.ofCommand(f.command_id) === p ? results[next++]! : "unknown_command"));
   }
 
   private async update(
+    p: Partition,
     id: string,
     mutate: (cmd: Command, meta: Record<string, string>) => Change<Command> | null,
   ): Promise<Command | null> {
     const res = await casUpdate<Command>({
-      log: this.log,
-      hash: this.keys.commands,
+      log: p.log,
+      hash: p.keys.commands,
       id,
-      metaKey: this.keys.commandMeta(id),
+      metaKey: p.keys.commandMeta(id),
       parse: parseCommand,
       mutate,
     });

@@ -4,8 +4,9 @@ import { IdSchema, type Command } from "@tether/protocol";
 import { expireJobId, type DispatchJob, type ExpireJob } from "./bus";
 import { newCommand, type CommandStore, type FinishResult } from "./commands";
 import type { HostStore } from "./hosts";
-import type { Keys } from "./keys";
-import type { Redis } from "ioredis";
+import type { PartitionedKeys } from "./partitions";
+import { publish } from "./pubsub";
+import type { Cluster, Redis } from "ioredis";
 import type { HostChannelMessage } from "./bus";
 import { actorOf, type AuditLog } from "./audit-log";
 import { decideCommand, decideHost, requestedBy, type Principal } from "./policy";
@@ -16,8 +17,8 @@ export interface DispatchDeps {
   commands: CommandStore;
   /** The commands queue: dispatch jobs, and the deadline of a cancel. */
   queue: Queue<DispatchJob | CancelJob | ExpireJob>;
-  redis: Redis;
-  keys: Keys;
+  redis: Redis | Cluster;
+  keys: PartitionedKeys;
   nodeId: string;
   now: () => number;
   /** What an agent accepts (MAX_MESSAGE_BYTES): a command whose frame would not fit is refused. */
@@ -92,7 +93,7 @@ export async function dispatchCommand(
   if (decision !== "allow") return { ok: false, code: decision === "hidden" ? "unknown_host" : "forbidden" };
   // Signed here, before the job (the first write to Redis): whoever can write Redis cannot make
   // or change a command the agent will accept. `requested_by` is the principal the policy allowed.
-  const command = deps.signer.sign(newCommand({ ...input, now: deps.now() }), requestedBy(principal));
+  const command = deps.signer.sign(newCommand({ ...input, now: deps.now(), partitions: deps.keys.partitions }), requestedBy(principal));
   // The TTL before the record: a crash between the two leaves a deadline for a command that never
   // was (it finds nothing to expire), never a queued command without one.
   const expire: ExpireJob = { command_id: command.id };
@@ -103,7 +104,9 @@ export async function dispatchCommand(
     removeOnFail: 100,
   });
   const deliver: HostChannelMessage = { kind: "deliver", node: deps.nodeId, command };
-  await deps.commands.queue(command, [{ cmd: "PUBLISH", key: deps.keys.hostChannel(command.host_id), args: [JSON.stringify(deliver)] }]);
+  await deps.commands.queue(command, [
+    { cmd: "PUBLISH", key: deps.keys.forHost(command.host_id).hostChannel(command.host_id), args: [JSON.stringify(deliver)] },
+  ]);
   await deps.audit.append({
     actor: actorOf(principal),
     action: "command.dispatched",
@@ -150,7 +153,7 @@ export async function cancelCommand(
   const fresh = await deps.commands.get(commandId);
   if (fresh?.status !== "running") return "already_final";
   const msg: HostChannelMessage = { kind: "cancel", node: deps.nodeId, command_id: commandId };
-  const listeners = await deps.redis.publish(deps.keys.hostChannel(cmd.host_id), JSON.stringify(msg));
+  const listeners = await publish(deps.redis, deps.keys.forHost(cmd.host_id).hostChannel(cmd.host_id), JSON.stringify(msg));
   if (listeners === 0) {
     const res = await deps.commands.finish(commandId, {
       status: "cancelled",

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { DEFAULT_TEAM, type FleetEvent } from "@tether/protocol";
 import { formatEnvelope, formatEventFrame, parseEventId, ORIGIN_ID } from "./browser-frame";
 import type { Keys } from "./keys";
-import { defineScripts } from "./lua/scripts";
+import { defineScripts, publishVerb } from "./lua/scripts";
 
 /** The one `stderr` line stored (and relayed) in place of a command's output past the bound. */
 export function truncatedMarker(maxBytes: number): string {
@@ -28,7 +28,7 @@ export interface Guard {
 
 /** A projection write run in the same atomic step. */
 export interface Op {
-  /** `PUBLISH` takes the channel as its key (a plain Redis, not a cluster). */
+  /** `PUBLISH` takes the channel as its key; on a Redis Cluster it is sent as SPUBLISH (the channel is the partition's, in its slot). */
   cmd: "HSET" | "HDEL" | "HINCRBY" | "DEL" | "RPUSH" | "ZADD" | "ZREM" | "SADD" | "SREM" | "PEXPIRE" | "PUBLISH";
   key: string;
   args: Array<string | number>;
@@ -37,7 +37,8 @@ export interface Op {
 export type AppendResult = { ok: true; frame: string | null } | { ok: false; failedGuard: number; actual: string };
 
 export interface EventLogOptions {
-  redis: Redis;
+  redis: Redis | Cluster;
+  /** The keys of the partition this log is (the whole deployment's with one partition). */
   keys: Keys;
   /** Approximate most events the log keeps. */
   maxLen: number;
@@ -49,8 +50,10 @@ export interface EventLogOptions {
 
 /** The event log: the only writer of events, and the reader for history and resume. */
 export class EventLog {
-  private readonly redis: Redis;
-  private readonly keys: Keys;
+  private readonly redis: Redis | Cluster;
+  readonly keys: Keys;
+  /** How channels are rung on this connection (`Op` "PUBLISH" is sent as this). */
+  private readonly publish: "SPUBLISH" | "PUBLISH";
   private readonly maxLen: number;
   private readonly maxOutputBytes: number;
   private readonly truncatedMarkerJson: string;
@@ -65,6 +68,7 @@ export class EventLog {
     this.maxOutputBytes = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
     this.truncatedMarkerJson = JSON.stringify(truncatedMarker(this.maxOutputBytes));
     this.observe = opts.observe;
+    this.publish = publishVerb(opts.redis instanceof Cluster);
     defineScripts(opts.redis, "tetherAppend", "tetherAppendOutputs", "tetherReadRecord");
   }
 
@@ -110,7 +114,7 @@ export class EventLog {
     for (const g of guards) argv.push(idx(g.key), g.field, g.equals);
     const ops = input.ops ?? [];
     argv.push(ops.length);
-    for (const op of ops) argv.push(op.cmd, idx(op.key), op.args.length, ...op.args);
+    for (const op of ops) argv.push(op.cmd === "PUBLISH" ? this.publish : op.cmd, idx(op.key), op.args.length, ...op.args);
     if (input.then) argv.push(1, input.then.event.type, JSON.stringify(input.then.event.payload), input.then.team, input.then.except ?? "");
     else argv.push(0);
     const started = this.observe ? performance.now() : 0;

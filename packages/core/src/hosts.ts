@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { DEFAULT_TEAM, type FleetEvent, type Host } from "@tether/protocol";
-import type { EventLog, Op } from "./event-log";
+import type { Op } from "./event-log";
+import type { PartitionSet } from "./partition-set";
 import { casUpdate } from "./projection";
-import type { Keys } from "./keys";
 import { hostTokenMacFields, type RecordMacs } from "./record-mac";
 
 /** A host's private state, beside its public projection. */
@@ -34,23 +34,36 @@ export interface HostChange {
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 export const newToken = () => `tth_${randomBytes(32).toString("base64url")}`;
 
-/** Hosts: the projection and its only writers (every write goes through the event log). */
+/**
+ * Hosts: the projection and its only writers (every write goes through the event log of the
+ * host's partition).
+ *
+ * The token index (token hash → host id, and its MAC) is global: an agent names only its token.
+ * The host's own record (`token` in its meta) is the authority, so the two need not change in one
+ * step (on a Redis Cluster they are in different slots): a token counts only while the index
+ * points at a host whose record still holds that token's hash. Writes order themselves so that a
+ * crash between two steps leaves at most an index entry that counts for nothing: the new entry
+ * before the record names it, the record's change before the old entry goes.
+ */
 export class HostStore {
+  private readonly keys: PartitionSet["keys"];
+
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
-    private readonly log: EventLog,
+    private readonly redis: Redis | Cluster,
+    private readonly parts: PartitionSet,
     /** MACs binding each token hash to its host (issue 13.3). */
     private readonly macs: RecordMacs,
-  ) {}
+  ) {
+    this.keys = parts.keys;
+  }
 
   async get(id: string): Promise<Host | null> {
-    const json = await this.redis.hget(this.keys.hosts, id);
+    const json = await this.redis.hget(this.parts.ofHost(id).keys.hosts, id);
     return json ? parseHost(json) : null;
   }
 
   async list(): Promise<Host[]> {
-    const all = await this.redis.hvals(this.keys.hosts);
+    const all = (await Promise.all(this.parts.all.map((p) => this.redis.hvals(p.keys.hosts)))).flat();
     return all.map(parseHost).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
@@ -60,11 +73,20 @@ export class HostStore {
   }
 
   /**
-   * Host id for a token's hash, or null: none, or a binding whose MAC does not hold (the index
-   * pointed at another host, a hash copied onto one, or added by hand), reported as forged. One
-   * round trip and one HMAC: the hub asks at every agent upgrade.
+   * Host id for a token's hash, or null: none, a binding whose MAC does not hold (the index
+   * pointed at another host, a hash copied onto one, or added by hand), reported as forged, or a
+   * host whose record no longer holds this token (rotated or removed; see the class). Two round
+   * trips and one HMAC: the hub asks at every agent upgrade.
    */
   async idForTokenHash(tokenHash: string): Promise<string | null> {
+    const hostId = await this.indexed(tokenHash);
+    if (hostId === null) return null;
+    const current = await this.redis.hget(this.parts.ofHost(hostId).keys.hostMeta(hostId), "token");
+    return current === tokenHash ? hostId : null;
+  }
+
+  /** The index's host for a token hash, if its MAC holds. */
+  private async indexed(tokenHash: string): Promise<string | null> {
     const [[, hostId], [, mac]] = (await this.redis
       .multi()
       .hget(this.keys.tokens, tokenHash)
@@ -100,8 +122,22 @@ export class HostStore {
   }
 
   async meta(id: string): Promise<HostMeta | null> {
-    const raw = await this.redis.hgetall(this.keys.hostMeta(id));
+    const raw = await this.redis.hgetall(this.parts.ofHost(id).keys.hostMeta(id));
     return raw.v ? toMeta(raw) : null;
+  }
+
+  /** Index a token hash to its host (with its MAC), before the host's record names it. */
+  private async bind(tokenHash: string, id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.tokens, tokenHash, id)
+      .hset(this.keys.tokenMacs, tokenHash, this.tokenMac(tokenHash, id))
+      .exec();
+  }
+
+  /** Drop a token hash from the index, once no record names it. */
+  private async unbind(tokenHash: string): Promise<void> {
+    await this.redis.multi().hdel(this.keys.tokens, tokenHash).hdel(this.keys.tokenMacs, tokenHash).exec();
   }
 
   /** Create a host (offline) and its token; the token is returned once and stored only hashed. */
@@ -110,19 +146,22 @@ export class HostStore {
     const token = newToken();
     const tokenHash = hashToken(token);
     const host: Host = { id, name, status: "offline", team_id: teamId };
-    const res = await this.log.append({
+    const { keys, log } = this.parts.ofHost(id);
+    await this.bind(tokenHash, id);
+    const res = await log.append({
       event: { type: "host_update", payload: { host } },
-      guards: [{ key: this.keys.hostMeta(id), field: "v", equals: "" }],
+      guards: [{ key: keys.hostMeta(id), field: "v", equals: "" }],
       ops: [
-        { cmd: "HSET", key: this.keys.hosts, args: [id, JSON.stringify(host)] },
-        { cmd: "HSET", key: this.keys.hostMeta(id), args: ["v", 1, "epoch", 0, "node", "", "token", tokenHash, "created_at", now] },
-        { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
-        { cmd: "HSET", key: this.keys.tokenMacs, args: [tokenHash, this.tokenMac(tokenHash, id)] },
-        { cmd: "HSET", key: this.keys.hostTeams, args: [id, teamId] },
+        { cmd: "HSET", key: keys.hosts, args: [id, JSON.stringify(host)] },
+        { cmd: "HSET", key: keys.hostMeta(id), args: ["v", 1, "epoch", 0, "node", "", "token", tokenHash, "created_at", now] },
+        { cmd: "HSET", key: keys.hostTeams, args: [id, teamId] },
       ],
       team: teamId,
     });
-    if (!res.ok) throw new Error("host id collision");
+    if (!res.ok) {
+      await this.unbind(tokenHash);
+      throw new Error("host id collision");
+    }
     return { host, token };
   }
 
@@ -132,11 +171,12 @@ export class HostStore {
    * the host does not exist or `mutate` declined.
    */
   async update(id: string, mutate: (host: Host, meta: HostMeta) => HostChange | null): Promise<Host | null> {
+    const { keys, log } = this.parts.ofHost(id);
     const res = await casUpdate<Host>({
-      log: this.log,
-      hash: this.keys.hosts,
+      log,
+      hash: keys.hosts,
       id,
-      metaKey: this.keys.hostMeta(id),
+      metaKey: keys.hostMeta(id),
       parse: parseHost,
       mutate: (host, raw) => {
         const change = mutate(host, toMeta(raw));
@@ -169,7 +209,7 @@ export class HostStore {
       return {
         host: next,
         team: to,
-        extraOps: [{ cmd: "HSET", key: this.keys.hostTeams, args: [id, to] }],
+        extraOps: [{ cmd: "HSET", key: this.parts.ofHost(id).keys.hostTeams, args: [id, to] }],
         ...(to !== from && { then: { event: { type: "host_removed", payload: { host_id: id } }, team: from, except: to } }),
       };
     });
@@ -179,16 +219,15 @@ export class HostStore {
   async rotateToken(id: string): Promise<string | null> {
     const token = newToken();
     const tokenHash = hashToken(token);
-    const done = await this.update(id, (host, meta) => ({
-      host: null,
-      meta: { token: tokenHash },
-      extraOps: [
-        { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
-        { cmd: "HDEL", key: this.keys.tokenMacs, args: [meta.token] },
-        { cmd: "HSET", key: this.keys.tokens, args: [tokenHash, id] },
-        { cmd: "HSET", key: this.keys.tokenMacs, args: [tokenHash, this.tokenMac(tokenHash, id)] },
-      ],
-    }));
+    // The new entry first (it counts for nothing until the record names it), then the record (the
+    // old token stops counting at once), then the old entry.
+    await this.bind(tokenHash, id);
+    let old = "";
+    const done = await this.update(id, (_host, meta) => {
+      old = meta.token;
+      return { host: null, meta: { token: tokenHash } };
+    });
+    await this.unbind(done ? old : tokenHash);
     return done ? token : null;
   }
 
@@ -196,18 +235,20 @@ export class HostStore {
   async remove(id: string): Promise<boolean> {
     const meta = await this.meta(id);
     if (!meta) return false;
-    const res = await this.log.append({
+    const { keys, log } = this.parts.ofHost(id);
+    const res = await log.append({
       event: { type: "host_removed", payload: { host_id: id } },
-      guards: [{ key: this.keys.hostMeta(id), field: "v", equals: meta.v }],
+      guards: [{ key: keys.hostMeta(id), field: "v", equals: meta.v }],
       ops: [
-        { cmd: "HDEL", key: this.keys.hosts, args: [id] },
-        { cmd: "HDEL", key: this.keys.tokens, args: [meta.token] },
-        { cmd: "HDEL", key: this.keys.tokenMacs, args: [meta.token] },
-        { cmd: "DEL", key: this.keys.hostMeta(id), args: [] },
-        { cmd: "HDEL", key: this.keys.hostTeams, args: [id] },
+        { cmd: "HDEL", key: keys.hosts, args: [id] },
+        { cmd: "DEL", key: keys.hostMeta(id), args: [] },
+        { cmd: "HDEL", key: keys.hostTeams, args: [id] },
       ],
     });
-    return res.ok ? true : this.remove(id);
+    if (!res.ok) return this.remove(id);
+    // The record is gone, so the token counts for nothing already; now its index entry goes.
+    await this.unbind(meta.token);
+    return true;
   }
 }
 

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { HostStore } from "./hosts";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 import { defineScripts } from "./lua/scripts";
 import type { ApiTokenStore } from "./token-store";
 import type { UserStore } from "./user-store";
@@ -25,8 +25,8 @@ export interface RecordMigration {
  * cannot forge"). A changed SESSION_SECRET does not re-seal either: every MAC is then wrong.
  */
 export async function migrateRecordMacs(deps: {
-  redis: Redis;
-  keys: Keys;
+  redis: Redis | Cluster;
+  keys: GlobalKeys;
   users: UserStore;
   apiTokens: ApiTokenStore;
   hosts: HostStore;

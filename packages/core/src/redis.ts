@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { KEY_COUNT_FIRST_SCRIPTS } from "./lua/scripts";
 import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
 import { MAX_PARTITIONS } from "./partitions";
@@ -210,7 +211,9 @@ export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: Cl
     // Reconnect forever, backing off to 1 s: a cluster restart must never kill a service.
     clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
     enableAutoPipelining: role === "command",
-    autoPipeliningIgnoredCommands: ["tetherAppendOutputs"],
+    // ioredis groups an auto-pipelined call by its first argument taken as the key; the scripts
+    // called with their key count first would be grouped by the count and mix masters' slots.
+    autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
     shardedSubscribers: role === "subscriber",
     ...extra,
     redisOptions: {
@@ -255,7 +258,8 @@ export function createRedisClient(target: RedisTarget | string, role: RedisRole,
 /**
  * The BullMQ prefix of one queue. On a single Redis it is `bullPrefix` as it always was (every
  * queue under `<prefix>:bull`). On a cluster each of a queue's keys must share a slot (BullMQ's
- * scripts touch several), so the prefix ends in a hash tag naming the queue: `<prefix>:bull:{<queue>}`,
+ * scripts touch several), so the prefix ends in a hash tag naming the queue: `<bullPrefix>:{<queue>}`
+ * (`<prefix>:g:bull:{<queue>}` from the cluster's `{g}`-tagged global keys),
  * one slot per queue, the queues spread over the masters.
  */
 export function queuePrefix(bullPrefix: string, queue: string, client: RedisClient): string {

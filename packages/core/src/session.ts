@@ -1,8 +1,8 @@
 import { parse as parseCookie } from "cookie";
 import { unsign } from "cookie-signature";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 import { sessionMacFields, type RecordMacs } from "./record-mac";
 
 /** Name of the session cookie (CONTRACT §2). */
@@ -47,8 +47,8 @@ export function sessionIdFromCookie(cookieHeader: string | undefined, secret: st
 
 /** The user of a live session, or null (expired, logged out, or never existed). */
 export async function sessionUser(
-  redis: Redis,
-  keys: Keys,
+  redis: Redis | Cluster,
+  keys: GlobalKeys,
   macs: RecordMacs,
   sid: string,
 ): Promise<{ id: string; username: string } | null> {

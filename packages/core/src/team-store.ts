@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { DEFAULT_TEAM, type Team } from "@tether/protocol";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 
 const DEFAULT: Team = { id: DEFAULT_TEAM, name: "Default" };
 
@@ -17,8 +17,8 @@ export function teamIdFor(name: string): string {
 /** Teams (CONTRACT §4): `default` always exists, whatever Redis holds. */
 export class TeamStore {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly redis: Redis | Cluster,
+    private readonly keys: GlobalKeys,
   ) {}
 
   async list(): Promise<Team[]> {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { RoleSchema, type Role } from "@tether/protocol";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 import { apiTokenMacFields, type RecordMacs } from "./record-mac";
 
 /**
@@ -31,8 +31,8 @@ export const hashApiToken = (token: string) => createHash("sha256").update(token
 /** API tokens for automation (CONTRACT §4): shown once, stored hashed. */
 export class ApiTokenStore {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly redis: Redis | Cluster,
+    private readonly keys: GlobalKeys,
     private readonly macs: RecordMacs,
   ) {}
 

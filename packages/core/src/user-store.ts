@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import { RoleSchema, TeamsSchema, type Role, type User } from "@tether/protocol";
-import type { Keys } from "./keys";
+import type { GlobalKeys } from "./partitions";
 import { defineScripts } from "./lua/scripts";
 import { userMacFields, type RecordMacs } from "./record-mac";
 
@@ -51,8 +51,8 @@ export class UserStore {
   private readonly decoy = { salt: randomBytes(16).toString("base64"), hash: randomBytes(KEYLEN).toString("base64") };
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly redis: Redis | Cluster,
+    private readonly keys: GlobalKeys,
     private readonly macs: RecordMacs,
   ) {
     defineScripts(redis, "tetherUserWrite");

@@ -1,6 +1,6 @@
 /** The atomic append (Lua: guards, projection ops, XADD, PUBLISH) against a real Redis. */
 import type { Redis } from "ioredis";
-import { CommandStore, EventLog, ORIGIN_ID, createKeys, formatEventId, newCommand, truncatedMarker, type Keys } from "../src";
+import { CommandStore, EventLog, PartitionSet, ORIGIN_ID, createKeys, formatEventId, newCommand, truncatedMarker, type Keys } from "../src";
 import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
 
 let server: TestRedis;
@@ -202,7 +202,7 @@ describe("bounded output (issue 11)", () => {
   test("past MAX_OUTPUT_BYTES_PER_COMMAND one stderr marker is stored, later seqs are dropped (not gaps), the log holds no more", async () => {
     const keys = createKeys(server.newPrefix());
     const log = new EventLog({ redis, keys, maxLen: 1000, maxOutputBytes: 1024 });
-    const commands = new CommandStore(redis, keys, log, 60_000);
+    const commands = new CommandStore(redis, PartitionSet.single(log), 60_000);
     const cmd = newCommand({ hostId: "h1", command: "yes", now: Date.now() });
     expect(await commands.queue(cmd)).toBe(true);
     expect(await commands.claim(cmd, "h1", Date.now())).not.toBeNull();
@@ -227,7 +227,7 @@ describe("bounded output (issue 11)", () => {
   test("a finished command's output list and meta expire OUTPUT_MAX_AGE_MS after it finished", async () => {
     const keys = createKeys(server.newPrefix());
     const log = new EventLog({ redis, keys, maxLen: 1000 });
-    const commands = new CommandStore(redis, keys, log, 60_000);
+    const commands = new CommandStore(redis, PartitionSet.single(log), 60_000);
     const cmd = newCommand({ hostId: "h1", command: "true", now: Date.now() });
     await commands.queue(cmd);
     await commands.claim(cmd, "h1", Date.now());

@@ -6,7 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Command, Run } from "@tether/protocol";
-import { CommandStore, EventLog, RunEngine, RunStore, createKeys, systemClock, zeroCounts, type Keys } from "../src";
+import { CommandStore, EventLog, PartitionSet, RunEngine, RunStore, createKeys, systemClock, zeroCounts, type Keys } from "../src";
 import { closeClient, newRedisClient, startTestRedis, type TestRedis } from "../../../test/support/redis";
 
 let server: TestRedis;
@@ -24,7 +24,7 @@ afterAll(async () => {
 /** One "process": its own stores and engine over the shared connection. `kicks: false` = it dies before stepping. */
 function proc(keys: Keys, kicks = true) {
   const log = new EventLog({ redis, keys, maxLen: 100_000 });
-  const commands = new CommandStore(redis, keys, log);
+  const commands = new CommandStore(redis, PartitionSet.single(log));
   const runs = new RunStore(redis, keys, log, commands, "test");
   const engine = new RunEngine({ store: runs, clock: systemClock });
   if (kicks) commands.onRunChange = (id) => void engine.kick(id);

@@ -7,7 +7,6 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import {
   LogReader,
-  createPartitionedKeys,
   AuditLog,
   QueueName,
   SYSTEM_ACTOR,
@@ -94,7 +93,7 @@ export interface Api {
 /** The API: sessions, users, hosts, commands, the event log; serves the dashboard. */
 export function createApi(deps: ApiDeps): Api {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, users, teams, apiTokens, macs, runs, runEngine } = createStores(redis.command, config, metrics, {
+  const { keys, logs, hosts, commands, users, teams, apiTokens, macs, runs, runEngine } = createStores(redis.command, config, metrics, {
     clock,
     log,
   });
@@ -173,8 +172,7 @@ export function createApi(deps: ApiDeps): Api {
   api.use(auth);
   api.use("/hosts", hostRoutes({ ...bus, hosts, commands, teams, dispatch, audit, clock }));
   api.use("/commands", commandRoutes({ commands, hosts, dispatch }));
-  // partitions: until the stores are partitioned, one partition (the stores' own keys).
-  api.use("/events", eventRoutes({ reader: new LogReader([eventLog], createPartitionedKeys(config.REDIS_PREFIX, 1).all, redis.command) }));
+  api.use("/events", eventRoutes({ reader: new LogReader(logs, keys.all, redis.command) }));
   api.use("/users", userRoutes({ ...bus, users, teams, apiTokens, audit, clock }));
   api.use("/teams", teamRoutes({ teams, audit }));
   api.use("/tokens", tokenRoutes({ apiTokens, users, audit, clock }));

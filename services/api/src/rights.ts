@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
-import type { ControlMessage, Keys } from "@tether/core";
+import type { Cluster, Redis } from "ioredis";
+import { publish, type ControlMessage, type GlobalKeys } from "@tether/core";
 
 /**
  * Tell every hub that a user's rights changed (its sockets close with 4403 and reconnect with
@@ -7,10 +7,10 @@ import type { ControlMessage, Keys } from "@tether/core";
  * user's record afresh.
  */
 export async function announceUser(
-  deps: { redis: Redis; keys: Keys; nodeId: string },
+  deps: { redis: Redis | Cluster; keys: GlobalKeys; nodeId: string },
   userId: string,
   kind: "user_changed" | "user_deleted",
 ) {
   const msg: ControlMessage = { kind, node: deps.nodeId, user_id: userId };
-  await deps.redis.publish(deps.keys.controlChannel, JSON.stringify(msg));
+  await publish(deps.redis, deps.keys.controlChannel, JSON.stringify(msg));
 }

@@ -197,8 +197,8 @@ describe("ids are what they claim: only the shape we issue reaches a key name", 
   });
 
   test("the hub's `?after=` goes through the same resume point: a malformed id names no key, it is a resync (null)", async () => {
-    const { eventLog } = createStores(server.command, server.config, createMetrics("test", "t"));
-    for (const bad of ["x", `${hostId}:cmds`, "1-1", "9".repeat(200)]) expect(await eventLog.resumePoint(bad)).toBeNull();
-    expect(await eventLog.resumePoint("0")).not.toBeNull();
+    const [eventLog] = createStores(server.command, server.config, createMetrics("test", "t")).logs;
+    for (const bad of ["x", `${hostId}:cmds`, "1-1", "9".repeat(200)]) expect(await eventLog!.resumePoint(bad)).toBeNull();
+    expect(await eventLog!.resumePoint("0")).not.toBeNull();
   });
 });

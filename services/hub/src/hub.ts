@@ -8,7 +8,6 @@ import {
   AuditLog,
   QueueName,
   createCommandSigner,
-  createPartitionedKeys,
   createStores,
   queuePrefix,
   LogReader,
@@ -79,7 +78,7 @@ export interface Hub {
 export function createHub(deps: HubDeps): Hub {
   const { config, redis, clock, log, metrics } = deps;
   const stores = createStores(redis.command, config, metrics, { clock, log });
-  const { keys, eventLog, hosts, users } = stores;
+  const { keys, logs, hosts, users } = stores;
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, {
     connection: redis.bullmq,
@@ -113,13 +112,11 @@ export function createHub(deps: HubDeps): Hub {
       commandTtlMs: config.COMMAND_TTL_MS,
     }),
   });
-  // partitions: until the stores are partitioned, one partition (the stores' own keys).
-  const partitioned = createPartitionedKeys(config.REDIS_PREFIX, 1);
   const browsers: Browsers = new Browsers({
     redis: redis.command,
-    partitions: partitioned.all,
+    partitions: keys.all,
     users,
-    reader: new LogReader([eventLog], partitioned.all, redis.command),
+    reader: new LogReader(logs, keys.all, redis.command),
     clock,
     log,
     metrics,
@@ -140,7 +137,7 @@ export function createHub(deps: HubDeps): Hub {
     () => browsers.conns,
     (sid) => browsers.revokeSession(sid, "session expired or logged out"),
   );
-  const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, channelsOf(partitioned), log, {
+  const subscriptions: Subscriptions = new Subscriptions(redis.subscriber, channelsOf(keys), log, {
     onEvent: (message, partition) => browsers.relay(message, partition),
     onControl: (msg) => {
       if (msg.kind === "session_revoked") browsers.revokeSession(msg.sid);

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Clock, Keys, Logger } from "@tether/core";
+import type { Clock, Logger, PartitionedKeys } from "@tether/core";
 
 /**
  * The hub's liveness key: refreshed every third of its TTL. When it expires (the hub died without
@@ -11,7 +11,7 @@ export class Liveness {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly keys: PartitionedKeys,
     private readonly nodeId: string,
     private readonly ttlMs: number,
     private readonly clock: Clock,
@@ -43,7 +43,15 @@ export class Liveness {
       // Our key lapsed (Redis was out of reach longer than the TTL) or a sweep took us for dead
       // and forgot which hosts we hold: say it again.
       const held = this.held();
-      if (held.length) await this.redis.hset(this.keys.hubHosts(this.nodeId), ...held.flat());
+      // Each partition's share in its own slot (the hash the sweep reads is the partition's).
+      const byPartition = new Map<string, Array<[string, number]>>();
+      for (const entry of held) {
+        const key = this.keys.forHost(entry[0]).hubHosts(this.nodeId);
+        const list = byPartition.get(key);
+        if (list) list.push(entry);
+        else byPartition.set(key, [entry]);
+      }
+      await Promise.all([...byPartition].map(([key, list]) => this.redis.hset(key, ...list.flat())));
       this.log.warn({ hosts: held.length }, "liveness key had lapsed; re-announced held hosts");
     }
     this.beaten = true;

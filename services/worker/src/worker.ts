@@ -47,7 +47,7 @@ export interface TetherWorker {
 /** The BullMQ worker: command queue and TTLs, offline checks, and the dead-hub sweep. */
 export function createWorker(deps: WorkerDeps): TetherWorker {
   const { config, redis, clock, log, metrics } = deps;
-  const { keys, eventLog, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
+  const { keys, logs, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
   // One prefix per queue: on a cluster each queue's keys share a slot (queuePrefix).
   const queueOpts = (queue: string) => ({ connection: redis.bullmq, prefix: queuePrefix(keys.bullPrefix, queue, redis.bullmq) });
   const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts(QueueName.PRESENCE));
@@ -58,7 +58,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
     keys,
     hosts,
     commands,
-    eventLog,
+    logs,
     presenceQueue,
     clock,
     log,

@@ -93,5 +93,5 @@ for _, c in ipairs(cmds) do
     redis.call('RPUSH', c.out, unpack(c.chunks))
   end
 end
-if #frames > 0 then redis.call('PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\n')) end
+if #frames > 0 then redis.call('$PUBLISH', ARGV[1], envelope(team, '') .. table.concat(frames, '\n')) end
 return table.concat(results)

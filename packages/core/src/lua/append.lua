@@ -54,7 +54,7 @@ local function emit(type, payload, to, except)
     sid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 't', type, 'p', payload, 'g', to)
   end
   local frame = event_frame(sid, epoch, type, payload)
-  if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], envelope(to, except) .. frame) end
+  if ARGV[1] ~= '' then redis.call('$PUBLISH', ARGV[1], envelope(to, except) .. frame) end
   return frame
 end
 local frame = emit(ARGV[2], ARGV[3], team, ARGV[8])

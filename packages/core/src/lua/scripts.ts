@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Cluster, Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { DEFAULT_TEAM } from "@tether/protocol";
 
 /**
@@ -23,14 +23,28 @@ export type ScriptName = keyof typeof SCRIPTS;
 export const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 
 /**
+ * The scripts called with their key count first. ioredis' auto-pipelining on a Cluster groups a
+ * call by its first argument as if it were the key (here: the count), so these must not be
+ * auto-pipelined there: a group would mix slots of different masters and the pipeline be refused.
+ */
+export const KEY_COUNT_FIRST_SCRIPTS: ScriptName[] = SCRIPT_NAMES.filter((name) => !("numberOfKeys" in SCRIPTS[name]));
+
+/**
  * The .lua files sit beside the JavaScript that reads them: this folder when run as TypeScript
  * (tsx, ts-jest), `services/<name>/dist/` in a built bundle (scripts/build.ts copies them there,
  * and the image copies dist/ whole). So one rule, `__dirname`, holds all three ways.
  */
 const LUA_DIR = __dirname;
 
-/** TypeScript constants a script may name as `$NAME` (Lua never uses `$`); substituted at load. */
-const CONSTANTS: Record<string, string> = { DEFAULT_TEAM };
+/**
+ * TypeScript constants a script may name as `$NAME` (Lua never uses `$`); substituted at load.
+ * `$PUBLISH` is the verb that rings a channel: sharded Pub/Sub's SPUBLISH on a Redis Cluster (the
+ * message crosses only the channel's own shard, whose slot is the partition's), PUBLISH on one Redis.
+ */
+const CONSTANTS = (cluster: boolean): Record<string, string> => ({ DEFAULT_TEAM, PUBLISH: publishVerb(cluster) });
+
+/** The command that rings a channel on this kind of connection (see `$PUBLISH`). */
+export const publishVerb = (cluster: boolean): "SPUBLISH" | "PUBLISH" => (cluster ? "SPUBLISH" : "PUBLISH");
 
 /** `--!include <file>.lua` on a line of its own: that file's text in its place (once per script). */
 const INCLUDE = /^--!include ([a-z0-9-]+\.lua)[ \t]*$/gm;
@@ -43,15 +57,17 @@ const sources = new Map<string, string>();
  * once per process; a missing file, a cyclic include or an unknown constant throws (at the first
  * `defineScripts`, i.e. when a store is built at start, not at the first call).
  */
-export function luaSource(file: string): string {
-  let text = sources.get(file);
+export function luaSource(file: string, cluster = false): string {
+  const cacheKey = `${cluster ? "cluster" : "single"}:${file}`;
+  let text = sources.get(cacheKey);
   if (text === undefined) {
+    const constants = CONSTANTS(cluster);
     text = resolve(file, new Set()).replace(CONSTANT, (_m, name: string) => {
-      const value = CONSTANTS[name];
+      const value = constants[name];
       if (value === undefined) throw new Error(`${file}: unknown constant $${name}`);
       return value;
     });
-    sources.set(file, text);
+    sources.set(cacheKey, text);
   }
   return text;
 }
@@ -71,6 +87,6 @@ export function defineScripts(redis: Redis | Cluster, ...names: ScriptName[]): v
   for (const name of names) {
     if (Object.hasOwn(defined, name)) continue;
     const script: { file: string; numberOfKeys?: number } = SCRIPTS[name];
-    redis.defineCommand(name, { lua: luaSource(script.file), numberOfKeys: script.numberOfKeys });
+    redis.defineCommand(name, { lua: luaSource(script.file, redis instanceof Cluster), numberOfKeys: script.numberOfKeys });
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { RedisStore, type RedisReply } from "rate-limit-redis";
-import { isCluster, type Keys, type RedisClient } from "@tether/core";
+import { isCluster, type GlobalKeys, type RedisClient } from "@tether/core";
 import { HttpError } from "../errors";
 
 /** The window both login limits count in. */
@@ -10,7 +10,7 @@ export const LOGIN_WINDOW_MS = 60_000;
 
 export interface LoginLimitOptions {
   redis: RedisClient;
-  keys: Keys;
+  keys: GlobalKeys;
   /** Failed logins per client address per window (LOGIN_RATE_LIMIT). */
   perAddress: number;
   /** Failed logins per username per window, from all addresses together (LOGIN_USER_RATE_LIMIT). */

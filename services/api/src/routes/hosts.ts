@@ -11,7 +11,8 @@ import {
   type DispatchDeps,
   type HostChannelMessage,
   type HostStore,
-  type Keys,
+  type PartitionedKeys,
+  publish,
   type TeamStore,
 } from "@tether/core";
 import { HttpError, parseOr400 } from "../errors";
@@ -20,7 +21,7 @@ import { principalOf } from "../middleware/auth";
 
 export interface HostRoutesDeps {
   redis: Redis;
-  keys: Keys;
+  keys: PartitionedKeys;
   hosts: HostStore;
   commands: CommandStore;
   teams: TeamStore;
@@ -35,7 +36,7 @@ export function hostRoutes(deps: HostRoutesDeps): Router {
   const router = Router();
   const revoke = (hostId: string) => {
     const msg: HostChannelMessage = { kind: "revoked", node: deps.nodeId };
-    return deps.redis.publish(deps.keys.hostChannel(hostId), JSON.stringify(msg));
+    return publish(deps.redis, deps.keys.forHost(hostId).hostChannel(hostId), JSON.stringify(msg));
   };
   const checkTeam = async (teamId: string) => {
     if (!(await deps.teams.exists(teamId))) throw new HttpError(400, "invalid_request", `team_id: no such team ${teamId}`);

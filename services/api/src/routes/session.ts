@@ -8,7 +8,8 @@ import {
   sealSession,
   type AuditLog,
   type ControlMessage,
-  type Keys,
+  type GlobalKeys,
+  publish,
   type RecordMacs,
   type UserStore,
 } from "@tether/core";
@@ -20,7 +21,7 @@ import { principalOf } from "../middleware/auth";
 
 export interface SessionRoutesDeps {
   redis: Redis;
-  keys: Keys;
+  keys: GlobalKeys;
   users: UserStore;
   /** Seals the session's user to its id at login (issue 13.3). */
   macs: RecordMacs;
@@ -88,7 +89,7 @@ export function sessionRoutes(deps: SessionRoutesDeps): Router {
     await settle((cb) => req.session.destroy(cb));
     // Open sockets of this session, on whichever hub, close with 4401.
     const msg: ControlMessage = { kind: "session_revoked", node: deps.nodeId, sid };
-    await deps.redis.publish(deps.keys.controlChannel, JSON.stringify(msg));
+    await publish(deps.redis, deps.keys.controlChannel, JSON.stringify(msg));
     await deps.audit.append({ actor: actorOf(p), action: "session.logout" });
     res.clearCookie(SESSION_COOKIE, { path: "/" });
     res.status(204).end();

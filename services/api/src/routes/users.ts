@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { Redis } from "ioredis";
 import { CreateUserBodySchema, IdSchema, PatchUserBodySchema, type User } from "@tether/protocol";
-import { actorOf, type ApiTokenStore, type AuditLog, type Clock, type Keys, type TeamStore, type UserStore } from "@tether/core";
+import { actorOf, type ApiTokenStore, type AuditLog, type Clock, type GlobalKeys, type TeamStore, type UserStore } from "@tether/core";
 import { HttpError, parseOr400 } from "../errors";
 import { allowOrThrow } from "../access";
 import { principalOf } from "../middleware/auth";
@@ -9,7 +9,7 @@ import { announceUser } from "../rights";
 
 export interface UserRoutesDeps {
   redis: Redis;
-  keys: Keys;
+  keys: GlobalKeys;
   users: UserStore;
   teams: TeamStore;
   apiTokens: ApiTokenStore;

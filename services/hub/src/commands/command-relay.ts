@@ -11,7 +11,7 @@ import {
   type DispatchJob,
   type HostChannelMessage,
   type HostStore,
-  type Keys,
+  type PartitionedKeys,
   type Logger,
 } from "@tether/core";
 import type { Redis } from "ioredis";
@@ -24,7 +24,7 @@ const MAX_OUTPUT_BATCH = 256;
 
 export interface CommandRelayDeps {
   redis: Redis;
-  keys: Keys;
+  keys: PartitionedKeys;
   hosts: HostStore;
   commands: CommandStore;
   dispatchQueue: Queue<DispatchJob>;

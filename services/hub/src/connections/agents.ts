@@ -6,7 +6,7 @@ import {
   type Clock,
   type HostChannelMessage,
   type HostStore,
-  type Keys,
+  type PartitionedKeys,
   type Logger,
   type Metrics,
   type OfflineCheckJob,
@@ -35,7 +35,7 @@ function withRegistration(h: Host, p: RegisterPayload): Host {
 
 export interface AgentsDeps {
   redis: Redis;
-  keys: Keys;
+  keys: PartitionedKeys;
   hosts: HostStore;
   presenceQueue: Queue<OfflineCheckJob>;
   subscriptions: Subscriptions;
@@ -179,8 +179,8 @@ export class Agents {
           host: { ...(register ? withRegistration(h, register) : h), status: "online", last_seen: deps.clock.now() },
           meta: { epoch, node: deps.nodeId },
           extraOps: [
-            { cmd: "HSET", key: deps.keys.hubHosts(deps.nodeId), args: [conn.hostId, epoch] },
-            { cmd: "PUBLISH", key: deps.keys.hostChannel(conn.hostId), args: [JSON.stringify(connected)] },
+            { cmd: "HSET", key: deps.keys.forHost(conn.hostId).hubHosts(deps.nodeId), args: [conn.hostId, epoch] },
+            { cmd: "PUBLISH", key: deps.keys.forHost(conn.hostId).hostChannel(conn.hostId), args: [JSON.stringify(connected)] },
           ],
         };
       });
@@ -249,7 +249,7 @@ export class Agents {
               // last frame left it, until the offline check decides.
               host: null,
               meta: { node: "" },
-              extraOps: [{ cmd: "HDEL", key: deps.keys.hubHosts(deps.nodeId), args: [conn.hostId] }],
+              extraOps: [{ cmd: "HDEL", key: deps.keys.forHost(conn.hostId).hubHosts(deps.nodeId), args: [conn.hostId] }],
             }
           : null,
       );

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
-import { defineScripts, type Clock, type Keys, type Logger } from "@tether/core";
+import type { Cluster, Redis } from "ioredis";
+import { defineScripts, type Clock, type GlobalKeys, type Logger } from "@tether/core";
 
 /** A session's liveness is trusted for this long per socket before dispatch or cancel asks again. */
 export const SESSION_CHECK_MS = 1_000;
@@ -26,8 +26,8 @@ export class SessionWatch {
   private lastClaim = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly redis: Redis | Cluster,
+    private readonly keys: GlobalKeys,
     private readonly nodeId: string,
     private readonly maxPerSession: number,
     private readonly clock: Clock,

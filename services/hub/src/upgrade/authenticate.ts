@@ -7,7 +7,7 @@ import {
   sessionIdFromCookie,
   sessionUser,
   type HostStore,
-  type Keys,
+  type GlobalKeys,
   type Principal,
   type RecordMacs,
   type UserStore,
@@ -20,7 +20,7 @@ export type AuthResult = { ok: true; principal: UpgradePrincipal } | { ok: false
 
 export interface AuthDeps {
   redis: Redis;
-  keys: Keys;
+  keys: GlobalKeys;
   users: UserStore;
   /** Token hash → host, each binding MAC-checked (issue 13.3). */
   hosts: HostStore;

@@ -8,14 +8,15 @@ import {
   type CommandStore,
   type ExpireJob,
   type HostChannelMessage,
-  type Keys,
   type Logger,
+  type PartitionedKeys,
+  publish,
 } from "@tether/core";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 export interface CommandDeps {
-  redis: Redis;
-  keys: Keys;
+  redis: Redis | Cluster;
+  keys: PartitionedKeys;
   commands: CommandStore;
   commandQueue: Queue;
   clock: Clock;
@@ -34,10 +35,10 @@ export async function runDispatch(deps: CommandDeps, job: Job): Promise<string> 
   // Recorded and announced in one step; a retried job (the first try died after recording it)
   // announces it again, and the hub's claim makes sure it runs once.
   const deliver: HostChannelMessage = { kind: "deliver", node: deps.nodeId, command };
-  const channel = deps.keys.hostChannel(command.host_id);
+  const channel = deps.keys.forHost(command.host_id).hostChannel(command.host_id);
   const message = JSON.stringify(deliver);
   if (!(await deps.commands.queue(command, [{ cmd: "PUBLISH", key: channel, args: [message] }])))
-    await deps.redis.publish(channel, message);
+    await publish(deps.redis, channel, message);
   // The TTL is armed before the job completes, so a crash here retries the job and arms it then.
   const expire: ExpireJob = { command_id: command.id };
   const age = deps.clock.now() - command.created_at;

@@ -5,20 +5,21 @@ import {
   type Clock,
   type CommandStore,
   type HostStore,
-  type Keys,
   type Logger,
   type Metrics,
   type OfflineCheckJob,
   type EventLog,
+  type PartitionedKeys,
 } from "@tether/core";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 export interface PresenceDeps {
-  redis: Redis;
-  keys: Keys;
+  redis: Redis | Cluster;
+  keys: PartitionedKeys;
   hosts: HostStore;
   commands: CommandStore;
-  eventLog: EventLog;
+  /** Every partition's log (trimmed by age on each sweep). */
+  logs: readonly EventLog[];
   presenceQueue: Queue<OfflineCheckJob>;
   clock: Clock;
   log: Logger;
@@ -77,7 +78,9 @@ export async function runSweep(deps: PresenceDeps): Promise<{ deadHubs: string[]
   for (const node of nodes) {
     if (await redis.exists(keys.hubAlive(node))) continue;
     deadHubs.push(node);
-    const held = await redis.hgetall(keys.hubHosts(node));
+    // What it held, partition by partition (each partition's hash lives in its own slot).
+    const shares = await Promise.all(keys.all.map((k) => redis.hgetall(k.hubHosts(node))));
+    const held: Record<string, string> = Object.assign({}, ...shares);
     // The hub was last alive at most one TTL ago, so that much of the timeout has already run.
     // But never less than half a TTL: a hub that only stalled (a loaded machine, a slow Redis)
     // gets that long to beat again, and its check is then skipped (its hosts never blink).
@@ -91,12 +94,14 @@ export async function runSweep(deps: PresenceDeps): Promise<{ deadHubs: string[]
         { jobId: offlineJobId(hostId, epoch), delay, removeOnComplete: true, removeOnFail: 100 },
       );
     }
-    await redis.multi().del(keys.hubHosts(node)).srem(keys.hubs, node).exec();
+    // Forgotten only once every check is scheduled; a crash before this sweeps the hub again.
+    await Promise.all(keys.all.map((k) => redis.del(k.hubHosts(node))));
+    await redis.srem(keys.hubs, node);
     // A hub that stopped cleanly handed its hosts over already; only a silent death leaves some.
     const n = Object.keys(held).length;
     if (n > 0) deps.log.warn({ hub: node, hosts: n }, "hub died without closing its sockets; offline checks scheduled");
     else deps.log.info({ hub: node }, "hub left");
   }
-  await deps.eventLog.trimByAge(deps.clock.now(), deps.logMaxAgeMs);
+  for (const log of deps.logs) await log.trimByAge(deps.clock.now(), deps.logMaxAgeMs);
   return { deadHubs };
 }
