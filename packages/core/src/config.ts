@@ -18,8 +18,8 @@ export const ConfigSchema = z.object({
   NODE_ENV: z.string().default("development"),
   /**
    * The Redis every service shares; `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`
-   * for TLS) names a Redis Cluster by its seed nodes (CONTRACT §7; accepted here, refused at start
-   * by redisTarget until the log is partitioned).
+   * for TLS) names a Redis Cluster by its seed nodes (CONTRACT §7; every connection is then a
+   * cluster client, see redisTarget).
    */
   REDIS_URL: z
     .string()
@@ -52,6 +52,12 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only")
     .default("tether"),
+  /**
+   * CONTRACT §7: how many partitions the event log, the host and command state and the fan-out
+   * channels are split into (by host), each in its own hash slot. Fixed when a deployment is
+   * first started: a process started with a different count is refused (checkPartitionCount).
+   */
+  LOG_PARTITIONS: z.coerce.number().int().min(1).max(256).default(1),
   /** HTTP/WebSocket port of this process (0 picks a free one). */
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   /** Interface to listen on (addition). */

@@ -3,6 +3,15 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis"
 import { KEY_COUNT_FIRST_SCRIPTS } from "./lua/scripts";
 import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
+import { MAX_PARTITIONS } from "./partitions";
+
+/** A connection of any REDIS_URL: a single node (or Sentinel's primary) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** True for a Redis Cluster client (ioredis sets `isCluster` on both kinds). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
 
 /**
  * Where and how every connection of a process reaches Redis: the URL (credentials in it,
@@ -17,6 +26,8 @@ export interface RedisTarget {
   tls?: { ca: Buffer };
   /** Redis Sentinel (`REDIS_SENTINELS`): the primary is asked of these, and followed on failover. */
   sentinel?: { sentinels: Array<{ host: string; port: number }>; name: string; password?: string };
+  /** A Redis Cluster (`redis+cluster://`, `rediss+cluster://`): its seeds and shared options. */
+  cluster?: ClusterTarget;
 }
 
 /**
@@ -36,12 +47,9 @@ export function redisTarget(
     }
   }
   if (isClusterUrl(config.REDIS_URL)) {
-    // A malformed seed list is named first; a well-formed one is still refused: every Lua script
-    // touches keys in several slots (CROSSSLOT on a cluster) until the log is partitioned (issue
-    // 16). Starting anyway would fail on the first append, not at start. Lifting this is the
-    // partitioning's job: it then returns the cluster target instead.
-    clusterTarget(config.REDIS_URL, target.tls);
-    throw new ConfigError(["REDIS_URL: Redis Cluster needs LOG_PARTITIONS support, not in this build"]);
+    // The config refuses REDIS_SENTINELS with a cluster URL; TLS options reach every node.
+    target.cluster = clusterTarget(config.REDIS_URL, target.tls);
+    return target;
   }
   if (config.REDIS_SENTINELS !== undefined) {
     target.sentinel = {
@@ -238,8 +246,53 @@ export function createClusterClient(target: ClusterTarget, role: RedisRole, log:
   return cluster;
 }
 
+/**
+ * Open one connection for a role, of whatever kind the target names: a {@link Cluster} for a
+ * cluster URL ({@link createClusterClient}), else a {@link Redis} ({@link createRedis}).
+ */
+export function createRedisClient(target: RedisTarget | string, role: RedisRole, log: Logger): RedisClient {
+  const cluster = typeof target === "string" ? (isClusterUrl(target) ? clusterTarget(target) : undefined) : target.cluster;
+  return cluster ? createClusterClient(cluster, role, log) : createRedis(target, role, log);
+}
+
+/**
+ * The BullMQ prefix of one queue. On a single Redis it is `bullPrefix` as it always was (every
+ * queue under `<prefix>:bull`). On a cluster each of a queue's keys must share a slot (BullMQ's
+ * scripts touch several), so the prefix ends in a hash tag naming the queue: `<bullPrefix>:{<queue>}`
+ * (`<prefix>:g:bull:{<queue>}` from the cluster's `{g}`-tagged global keys),
+ * one slot per queue, the queues spread over the masters.
+ */
+export function queuePrefix(bullPrefix: string, queue: string, client: RedisClient): string {
+  // Braces in bullPrefix would be the tag instead (the first `{…}` wins): dropped on a cluster.
+  return isCluster(client) ? `${bullPrefix.replace(/[{}]/g, "")}:{${queue}}` : bullPrefix;
+}
+
+/**
+ * The start-up check of `LOG_PARTITIONS` (CONTRACT §7: fixed when a deployment first starts). The
+ * first process to start stores the count (SET NX of `<global prefix>:log-partitions`, the global
+ * keys' prefix from `createPartitionedKeys`, so `{g}`-tagged on a cluster); every later one must
+ * match it. A different stored value throws {@link ConfigError} naming both values: hosts would
+ * be looked for in the wrong partitions.
+ */
+export async function checkPartitionCount(redis: RedisClient, keys: { prefix: string }, n: number): Promise<void> {
+  const key = `${keys.prefix}:log-partitions`;
+  const set = await redis.set(key, String(n), "NX");
+  if (set === "OK") return;
+  const stored = await redis.get(key);
+  if (stored === String(n)) return;
+  const count = Number(stored);
+  if (stored === null || !Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+    throw new ConfigError([
+      `LOG_PARTITIONS: ${key} holds ${JSON.stringify(stored)}, not a partition count; this deployment's count is unknown`,
+    ]);
+  }
+  throw new ConfigError([
+    `LOG_PARTITIONS: this deployment was started with LOG_PARTITIONS=${count} and cannot change it; this process has LOG_PARTITIONS=${n}`,
+  ]);
+}
+
 /** Resolves once the connection is ready (or rejects after `timeoutMs`). */
-export function whenReady(redis: Redis | Cluster, timeoutMs = 10_000): Promise<void> {
+export function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -259,7 +312,7 @@ export function whenReady(redis: Redis | Cluster, timeoutMs = 10_000): Promise<v
 }
 
 /** Close a connection without waiting on a dead server. */
-export async function closeRedis(redis: Redis | Cluster): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === "end") return;
   try {
     await Promise.race([redis.quit(), new Promise((r) => setTimeout(r, 500))]);

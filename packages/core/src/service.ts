@@ -2,12 +2,13 @@ import express, { type Express } from "express";
 import type { Server } from "node:http";
 import type { Redis } from "ioredis";
 import { systemClock, type Clock } from "./clock";
-import type { Config } from "./config";
+import { ConfigError, type Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
 import { opsRoutes, publicOpsRoutes, type OpsRoutesOptions } from "./ops-routes";
 import { bootConfig, closeServer, exitOnConfigError, listen, onShutdown } from "./process";
-import { closeRedis, createRedis, redisTarget, whenReady, type RedisRole } from "./redis";
+import { createPartitionedKeys } from "./partitions";
+import { checkPartitionCount, closeRedis, createRedisClient, isCluster, redisTarget, whenReady, type RedisRole } from "./redis";
 
 /** What an entrypoint's `wire` gets: everything read from the environment and opened for it. */
 export interface ServiceContext<R extends RedisRole> {
@@ -56,7 +57,9 @@ export async function runService<R extends RedisRole>(
   const cleanup = await options.prepare?.({ config, log });
   const metrics = createMetrics(service, config.NODE_ID);
   const target = exitOnConfigError(() => redisTarget(config));
-  const redis = Object.fromEntries(roles.map((role) => [role, createRedis(target, role, log)])) as Record<R, Redis>;
+  // A cluster URL gives ioredis Cluster clients. They are handed on typed as Redis: the command
+  // surface the services use is the same, and the stores take RedisClient in their own change.
+  const redis = Object.fromEntries(roles.map((role) => [role, createRedisClient(target, role, log)])) as unknown as Record<R, Redis>;
   const connections = Object.values<Redis>(redis);
   let shuttingDown = false;
   // Set once wired; /metrics may be scraped before that.
@@ -77,6 +80,19 @@ export async function runService<R extends RedisRole>(
   opsApp.use(opsRoutes(ops));
   const opsServer = await listen(opsApp, config.OPS_PORT, config.OPS_HOST);
   await Promise.all(connections.map((r) => whenReady(r, 30_000)));
+  const first = connections[0];
+  if (first) {
+    // LOG_PARTITIONS is fixed at a deployment's first start: a different count is refused here, before any write.
+    const keys = createPartitionedKeys(config.REDIS_PREFIX, config.LOG_PARTITIONS, { cluster: isCluster(first) });
+    try {
+      await checkPartitionCount(first, keys, config.LOG_PARTITIONS);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      log.error({ err: err.message }, "refusing to start");
+      process.stderr.write(`tether: ${err.message}\n`);
+      process.exit(1);
+    }
+  }
   const service_ = await wire({ config, log, metrics, clock: systemClock, redis, app });
   running.service = service_;
   const server = await listen(app, config.PORT, config.HOST);

@@ -70,14 +70,16 @@ describe("redis+cluster:// URLs (CONTRACT §7)", () => {
     expect(target.options.redisOptions).toEqual({ password: "pw" });
   });
 
-  test("the config accepts both schemes; the services refuse a cluster at start, naming the missing piece", () => {
+  test("the config accepts both schemes; redisTarget gives the cluster's seeds and options", () => {
     expect(isClusterUrl("redis+cluster://h1:7000")).toBe(true);
     expect(isClusterUrl("rediss+cluster://h1:7000")).toBe(true);
     expect(isClusterUrl("redis://h1:7000")).toBe(false);
     const config = loadConfig({ REDIS_URL: "redis+cluster://127.0.0.1:7000,127.0.0.1:7001" });
     expect(config.REDIS_URL).toBe("redis+cluster://127.0.0.1:7000,127.0.0.1:7001");
-    expect(issuesOf(() => redisTarget(config))).toEqual(["REDIS_URL: Redis Cluster needs LOG_PARTITIONS support, not in this build"]);
-    // A malformed seed list is named before the refusal, so fixing the URL is not a second trip.
+    expect(redisTarget(config).cluster?.nodes).toEqual([
+      { host: "127.0.0.1", port: 7000 },
+      { host: "127.0.0.1", port: 7001 },
+    ]);
     expect(issuesOf(() => redisTarget(loadConfig({ REDIS_URL: "redis+cluster://h1:x" })))[0]).toMatch(/node 1 is not host:port/);
     expect(issuesOf(() => loadConfig({ REDIS_URL: "cluster://h1:7000" }))[0]).toMatch(/^REDIS_URL: .*redis\+cluster:\/\//);
   });

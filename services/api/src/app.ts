@@ -12,6 +12,7 @@ import {
   SYSTEM_ACTOR,
   createCommandSigner,
   createStores,
+  queuePrefix,
   migrateRecordMacs,
   SESSION_COOKIE,
   type Clock,
@@ -97,7 +98,10 @@ export function createApi(deps: ApiDeps): Api {
     log,
   });
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
-  const queue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  const queue = new Queue<DispatchJob>(QueueName.COMMANDS, {
+    connection: redis.bullmq,
+    prefix: queuePrefix(keys.bullPrefix, QueueName.COMMANDS, redis.bullmq),
+  });
   queue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
   const signer = createCommandSigner({
     privateKey: config.commandSigningKey,

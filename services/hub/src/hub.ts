@@ -9,6 +9,7 @@ import {
   QueueName,
   createCommandSigner,
   createStores,
+  queuePrefix,
   LogReader,
   type Clock,
   type Config,
@@ -79,12 +80,18 @@ export function createHub(deps: HubDeps): Hub {
   const stores = createStores(redis.command, config, metrics, { clock, log });
   const { keys, logs, hosts, users } = stores;
   const audit = new AuditLog(redis.command, keys, config.AUDIT_MAX_AGE_MS, () => clock.now());
-  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, {
+    connection: redis.bullmq,
+    prefix: queuePrefix(keys.bullPrefix, QueueName.PRESENCE, redis.bullmq),
+  });
   presenceQueue.on("error", (err) => log.warn({ err: err.message }, "presence queue error"));
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.MAX_MESSAGE_BYTES, clientTracking: false });
   let shuttingDown = false;
 
-  const dispatchQueue = new Queue<DispatchJob>(QueueName.COMMANDS, { connection: redis.bullmq, prefix: keys.bullPrefix });
+  const dispatchQueue = new Queue<DispatchJob>(QueueName.COMMANDS, {
+    connection: redis.bullmq,
+    prefix: queuePrefix(keys.bullPrefix, QueueName.COMMANDS, redis.bullmq),
+  });
   dispatchQueue.on("error", (err) => log.warn({ err: err.message }, "command queue error"));
   const commands = new CommandRelay({
     redis: redis.command,

@@ -1,6 +1,15 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { QueueName, createStores, type Clock, type Config, type Logger, type Metrics, type OfflineCheckJob } from "@tether/core";
+import {
+  QueueName,
+  createStores,
+  queuePrefix,
+  type Clock,
+  type Config,
+  type Logger,
+  type Metrics,
+  type OfflineCheckJob,
+} from "@tether/core";
 import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
 import { runCancelDeadline, runDispatch, runExpire, type CommandDeps } from "./processors/commands";
 import { runSweepRuns } from "./processors/runs";
@@ -39,10 +48,11 @@ export interface TetherWorker {
 export function createWorker(deps: WorkerDeps): TetherWorker {
   const { config, redis, clock, log, metrics } = deps;
   const { keys, logs, hosts, commands, runEngine } = createStores(redis.command, config, metrics, { clock, log });
-  const queueOpts = { connection: redis.bullmq, prefix: keys.bullPrefix };
-  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts);
-  const commandQueue = new Queue(QueueName.COMMANDS, queueOpts);
-  const runsQueue = new Queue(QueueName.RUNS, queueOpts);
+  // One prefix per queue: on a cluster each queue's keys share a slot (queuePrefix).
+  const queueOpts = (queue: string) => ({ connection: redis.bullmq, prefix: queuePrefix(keys.bullPrefix, queue, redis.bullmq) });
+  const presenceQueue = new Queue<OfflineCheckJob>(QueueName.PRESENCE, queueOpts(QueueName.PRESENCE));
+  const commandQueue = new Queue(QueueName.COMMANDS, queueOpts(QueueName.COMMANDS));
+  const runsQueue = new Queue(QueueName.RUNS, queueOpts(QueueName.RUNS));
   const presenceDeps: PresenceDeps = {
     redis: redis.command,
     keys,
@@ -79,7 +89,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
       const presence = new Worker(
         QueueName.PRESENCE,
         async (job) => (job.name === "sweep" ? runSweep(presenceDeps) : runOfflineCheck(presenceDeps, job)),
-        { ...queueOpts, concurrency: 16, ...lock },
+        { ...queueOpts(QueueName.PRESENCE), concurrency: 16, ...lock },
       );
       const cmds = new Worker(
         QueueName.COMMANDS,
@@ -89,10 +99,14 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
             : job.name === "cancel"
               ? runCancelDeadline(commandDeps, job)
               : runDispatch(commandDeps, job),
-        { ...queueOpts, concurrency: 32, ...lock },
+        { ...queueOpts(QueueName.COMMANDS), concurrency: 32, ...lock },
       );
       // Runs whose stepper died (a hub or api killed mid-step) are stepped here (DESIGN "Runs are event-sourced").
-      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), { ...queueOpts, concurrency: 1, ...lock });
+      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), {
+        ...queueOpts(QueueName.RUNS),
+        concurrency: 1,
+        ...lock,
+      });
       workers = [presence, cmds, runsWorker];
       for (const w of workers) {
         w.on("error", (err) => log.warn({ err: err.message }, "worker error"));

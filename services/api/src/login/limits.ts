@@ -2,15 +2,14 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { RedisStore, type RedisReply } from "rate-limit-redis";
-import type { Redis } from "ioredis";
-import type { GlobalKeys } from "@tether/core";
+import { isCluster, type GlobalKeys, type RedisClient } from "@tether/core";
 import { HttpError } from "../errors";
 
 /** The window both login limits count in. */
 export const LOGIN_WINDOW_MS = 60_000;
 
 export interface LoginLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: GlobalKeys;
   /** Failed logins per client address per window (LOGIN_RATE_LIMIT). */
   perAddress: number;
@@ -36,7 +35,7 @@ export function loginLimits(opts: LoginLimitOptions): RequestHandler[] {
   const store = (kind: string) =>
     new RedisStore({
       prefix: `${opts.keys.loginLimit}${kind}:`,
-      sendCommand: (command: string, ...args: string[]) => opts.redis.call(command, ...args) as Promise<RedisReply>,
+      sendCommand: (command: string, ...args: string[]) => sendCommand(opts.redis, command, args),
     });
   const refuse: RequestHandler = (_req, _res, next) => next(new HttpError(429, "rate_limited", "too many failed logins, wait a minute"));
   const addressKey = (req: Request) => ipKeyGenerator(req.ip ?? "");
@@ -66,6 +65,20 @@ export function loginLimits(opts: LoginLimitOptions): RequestHandler[] {
     handler: refuse,
   });
   return [perAddress, perUsername];
+}
+
+/**
+ * One command of the limiter's store. Each EVALSHA names its one key, so on a Redis Cluster it
+ * goes to that key's master; the store's SCRIPT LOAD (at start, and again after a NOSCRIPT, e.g.
+ * on a master that took over) is therefore sent to every master, so whichever one serves a key
+ * has the script. Every master computes the same SHA1; the first is returned.
+ */
+async function sendCommand(redis: RedisClient, command: string, args: string[]): Promise<RedisReply> {
+  if (isCluster(redis) && command.toUpperCase() === "SCRIPT" && args[0]?.toUpperCase() === "LOAD") {
+    const shas = await Promise.all(redis.nodes("master").map((node) => node.call(command, ...args)));
+    return shas[0] as RedisReply;
+  }
+  return redis.call(command, ...args) as Promise<RedisReply>;
 }
 
 /** A fixed-size key for the username in a login body ('' when there is none). */
