@@ -39,6 +39,11 @@ beforeAll(async () => {
   cookie = await login(apiUrl, "admin", "correct-horse");
 }, 120_000);
 
+afterEach(() => {
+  if (expect.getState().assertionCalls >= 0 && process.env.CLUSTER_DEBUG)
+    for (const h of stack.hubs) process.stdout.write(`--- ${h.name}\n${h.lines().slice(-30).join("\n")}\n`);
+});
+
 afterAll(async () => {
   await stack?.stop();
   await cluster?.stop();
@@ -69,7 +74,8 @@ const browserB = async (after?: string): Promise<BrowserSocket> =>
 async function runOn(agent: FrameClient, hostId: string, lines: number): Promise<string> {
   const { command } = await json(post(`/api/hosts/${hostId}/commands`, { command: "seq", args: [String(lines)] }));
   await agent.next((f) => f.type === "command" && f.payload.command_id === command.id);
-  for (let seq = 0; seq < lines; seq++) agent.send({ type: "output", payload: { command_id: command.id, seq, stream: "stdout", data: `${seq}\n` } });
+  for (let seq = 0; seq < lines; seq++)
+    agent.send({ type: "output", payload: { command_id: command.id, seq, stream: "stdout", data: `${seq}\n` } });
   agent.send({ type: "command_finished", payload: { command_id: command.id, exit_code: 0 } });
   return command.id as string;
 }
@@ -97,7 +103,7 @@ test("commands on every host stream their output in order to a browser on the ot
     const seqs = browser.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
     expect(seqs).toEqual(Array.from({ length: N }, (_, i) => i));
     const view = await get(`/api/commands/${id}`);
-    expect(view.status).toBe("succeeded");
+    expect(view.command.status).toBe("succeeded");
     expect(view.output).toHaveLength(N);
   }
   await browser.close();
@@ -110,9 +116,9 @@ test("a browser resumes with ?after= exactly: every partition's missed events, i
   const lastId = first.frames.filter((f) => "id" in f && typeof f.id === "string").at(-1)!.id as string;
   expect(seen).toBeDefined();
   await first.close();
-  // Missed while away: a command on every host.
-  const missed = await Promise.all(agents.map(({ agent, hostId }) => runOn(agent, hostId, 5)));
+  // Missed while away: a command on every host (a second browser, there all along, tells when all are logged).
   const watcher = await browserB();
+  const missed = await Promise.all(agents.map(({ agent, hostId }) => runOn(agent, hostId, 5)));
   for (const id of missed) await watcher.next((f) => f.type === "command_finished" && f.payload.command_id === id, 30_000);
   await watcher.close();
 
@@ -128,7 +134,9 @@ test("a browser resumes with ?after= exactly: every partition's missed events, i
   expect(replayedIds).not.toContain(lastId);
   // GET /api/events merges the partitions the same way: the same events after the same cursor.
   const page = await get(`/api/events?after=${encodeURIComponent(lastId)}&limit=1000`);
-  const finishedThere = page.events.filter((e: { type: string }) => e.type === "command_finished").map((e: { payload: { command_id: string } }) => e.payload.command_id);
+  const finishedThere = page.events
+    .filter((e: { type: string }) => e.type === "command_finished")
+    .map((e: { payload: { command_id: string } }) => e.payload.command_id);
   for (const id of missed) expect(finishedThere).toContain(id);
   await back.close();
 }, 90_000);
@@ -168,7 +176,10 @@ test("kill -9 of a hub: its hosts, in every partition, turn offline within 2 × 
   const killedAt = Date.now();
   await hubA.kill9();
   for (const { hostId } of agents) {
-    await browser.next((f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "offline", 2 * OFFLINE_TIMEOUT_MS + 5_000);
+    await browser.next(
+      (f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "offline",
+      2 * OFFLINE_TIMEOUT_MS + 5_000,
+    );
   }
   expect(Date.now() - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 2_000);
   await browser.close();

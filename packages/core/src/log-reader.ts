@@ -122,7 +122,8 @@ export class LogReader {
     if (infoRes[0] && !/no such key/i.test(infoRes[0].message)) throw infoRes[0];
     const info = infoRes[0] ? null : infoRes[1];
     const field = (name: string) => info![info!.indexOf(name) + 1];
-    const length = Number(field("length"));
+    // (A missing stream: an error on one Redis, an empty reply in a MULTI on a Cluster.)
+    const length = info ? Number(field("length")) : 0;
     return {
       epoch: epochRes[1] ?? "",
       stream: info
