@@ -39,11 +39,6 @@ beforeAll(async () => {
   cookie = await login(apiUrl, "admin", "correct-horse");
 }, 120_000);
 
-afterEach(() => {
-  if (expect.getState().assertionCalls >= 0 && process.env.CLUSTER_DEBUG)
-    for (const h of stack.hubs) process.stdout.write(`--- ${h.name}\n${h.lines().slice(-30).join("\n")}\n`);
-});
-
 afterAll(async () => {
   await stack?.stop();
   await cluster?.stop();
@@ -140,6 +135,13 @@ test("a browser resumes with ?after= exactly: every partition's missed events, i
   for (const id of missed) expect(finishedThere).toContain(id);
   await back.close();
 }, 90_000);
+
+test("a run is refused with a clear 409 (runs across partitions are not built yet) and nothing is recorded", async () => {
+  const res = await post("/api/runs", { target: { host_ids: [agents[0]!.hostId] }, command: "uptime" });
+  expect(res.status).toBe(409);
+  expect(await res.json()).toMatchObject({ error: { code: "runs_unavailable" } });
+  expect((await get("/api/runs")).runs).toEqual([]);
+});
 
 test("a master killed with -9 fails over to its replica: Tether keeps serving, and a resuming browser loses nothing or is told resync", async () => {
   const browser = await browserB();

@@ -12,6 +12,7 @@ import {
   SYSTEM_ACTOR,
   createCommandSigner,
   createStores,
+  isCluster,
   queuePrefix,
   migrateRecordMacs,
   SESSION_COOKIE,
@@ -179,7 +180,20 @@ export function createApi(deps: ApiDeps): Api {
   api.use("/audit", auditRoutes({ audit }));
   api.use(
     "/runs",
-    runRoutes({ hosts, runs, runEngine, dispatch, audit, clock, maxRunHosts: config.MAX_RUN_HOSTS, commandTtlMs: config.COMMAND_TTL_MS }),
+    runRoutes({
+      hosts,
+      runs,
+      runEngine,
+      dispatch,
+      audit,
+      clock,
+      maxRunHosts: config.MAX_RUN_HOSTS,
+      commandTtlMs: config.COMMAND_TTL_MS,
+      runsUnavailable:
+        keys.partitions > 1 || isCluster(redis.command)
+          ? "runs are not available on a Redis Cluster or with LOG_PARTITIONS > 1 in this version; dispatch to each host instead"
+          : undefined,
+    }),
   );
   api.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
   app.use("/api", api);

@@ -43,6 +43,12 @@ export interface RunRoutesDeps {
   maxRunHosts: number;
   /** COMMAND_TTL_MS: how long each command of a run may wait, from the run's creation. */
   commandTtlMs: number;
+  /**
+   * Why runs cannot be created in this deployment, or undefined when they can. A run's steps
+   * still span its commands' partitions in one Lua call, which a Redis Cluster or more than one
+   * partition cannot take (issue 16: runs across partitions are not built yet).
+   */
+  runsUnavailable?: string;
 }
 
 const unknownRun = () => new HttpError(404, "unknown_run", "no such run");
@@ -86,6 +92,7 @@ export function runRoutes(deps: RunRoutesDeps): Router {
   router.post("/", async (req, res) => {
     const p = principalOf(req);
     const body = parseOr400(CreateRunBodySchema, req.body);
+    if (deps.runsUnavailable !== undefined) throw new HttpError(409, "runs_unavailable", deps.runsUnavailable);
     const tooLarge = commandFrameTooLarge(
       { command: body.command, args: body.args, timeoutMs: body.timeout_ms },
       deps.dispatch.maxFrameBytes,
