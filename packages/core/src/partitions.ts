@@ -146,15 +146,14 @@ export function createPartitionedKeys(prefix: string, n: number, opts: { cluster
   // On a cluster the global keys share one slot too ({g}): the scripts and MULTIs over users,
   // sessions and tokens touch several of them at once. On one Redis they keep today's names.
   const base = createKeys(opts.cluster ? `${prefix}:{${GLOBAL_TAG}}` : prefix);
-  const all: Keys[] =
-    !tagged
-      ? [base]
-      : Array.from({ length: n }, (_, p) => {
-          const own = createKeys(`${prefix}:p${p}:{${partitionTag(p, n)}}`);
-          const keys: Keys = { ...base };
-          for (const name of PARTITION_KEY_NAMES) (keys as Record<PartitionKeyName, unknown>)[name] = own[name];
-          return Object.freeze(keys);
-        });
+  const all: Keys[] = !tagged
+    ? [base]
+    : Array.from({ length: n }, (_, p) => {
+        const own = createKeys(`${prefix}:p${p}:{${partitionTag(p, n)}}`);
+        const keys: Keys = { ...base };
+        for (const name of PARTITION_KEY_NAMES) (keys as Record<PartitionKeyName, unknown>)[name] = own[name];
+        return Object.freeze(keys);
+      });
   const partition = (p: number): Keys => {
     checkPartition(p, n);
     return all[p]!;
