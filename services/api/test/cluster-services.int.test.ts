@@ -9,7 +9,7 @@ import type { Server } from "node:http";
 import express from "express";
 import session from "express-session";
 import { RedisStore } from "connect-redis";
-import { Queue, QueueEvents, Worker } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
 import type { Cluster } from "ioredis";
 import {
   QueueName,
@@ -76,12 +76,16 @@ test("BullMQ: a queue and a worker on the cluster run a job, every key of the qu
   expect(prefix).toBe(`${cluster.prefix}:bull:{${QueueName.COMMANDS}}`);
   const opts = { connection: bullmq, prefix };
   const queue = new Queue(QueueName.COMMANDS, opts);
-  const events = new QueueEvents(QueueName.COMMANDS, opts);
   const worker = new Worker(QueueName.COMMANDS, async (job) => ({ doubled: (job.data as { n: number }).n * 2 }), opts);
+  // Heard from the worker itself: QueueEvents reads its stream from "$" once its blocking read
+  // starts, after waitUntilReady, so a quick job's `completed` could go by before it listens.
+  const completed = new Promise<{ id: string | undefined; result: unknown }>((resolve) =>
+    worker.once("completed", (job: Job, result: unknown) => resolve({ id: job.id, result })),
+  );
   try {
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
+    await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     const job = await queue.add("double", { n: 21 });
-    expect(await job.waitUntilFinished(events, 30_000)).toEqual({ doubled: 42 });
+    expect(await completed).toEqual({ id: job.id, result: { doubled: 42 } });
     // Every key BullMQ wrote for the queue lives in the tag's slot.
     const client = command as Cluster;
     const slot = await client.cluster("KEYSLOT", `${prefix}:${QueueName.COMMANDS}:id`);
@@ -91,7 +95,6 @@ test("BullMQ: a queue and a worker on the cluster run a job, every key of the qu
     expect(new Set(await Promise.all(found.map((k) => client.cluster("KEYSLOT", k))))).toEqual(new Set([slot]));
   } finally {
     await worker.close();
-    await events.close();
     await queue.close();
   }
 });
