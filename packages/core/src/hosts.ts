@@ -87,11 +87,16 @@ export class HostStore {
 
   /** The index's host for a token hash, if its MAC holds. */
   private async indexed(tokenHash: string): Promise<string | null> {
-    const [[, hostId], [, mac]] = (await this.redis
-      .multi()
-      .hget(this.keys.tokens, tokenHash)
-      .hget(this.keys.tokenMacs, tokenHash)
-      .exec()) as [[unknown, string | null], [unknown, string | null]];
+    // Two plain HGETs sent together, not a MULTI: the hub asks this at every agent upgrade, and an
+    // ioredis MULTI is a pipeline object carrying every defined script (kilobytes of garbage per
+    // upgrade that a reconnect storm promotes into old space: issue 15.4). The MAC is read first:
+    // bind and unbind write both fields in one MULTI, and a token is bound before anyone holds it,
+    // so the only write that can fall in between is an unbind, and then the host id reads null
+    // (the token is gone), never a binding without its MAC.
+    const [mac, hostId] = await Promise.all([
+      this.redis.hget(this.keys.tokenMacs, tokenHash),
+      this.redis.hget(this.keys.tokens, tokenHash),
+    ]);
     if (hostId === null) return null;
     if (!this.macs.verify("host_token", hostTokenMacFields(tokenHash, hostId), mac)) {
       this.macs.refused("host_token", `${hostId} ${tokenHash.slice(0, 8)}…`, mac === null ? "missing MAC" : "wrong MAC");

@@ -63,7 +63,8 @@ export class AgentConn implements KeepAliveEntry, Bucket, BadFrames {
   constructor(
     readonly ws: WebSocket,
     readonly hostId: string,
-    readonly tokenHash: string,
+    /** The token's hash, until the presence write checked it (then "": the socket holds no copy). */
+    public tokenHash: string,
     readonly shared: AgentConnShared,
   ) {
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));

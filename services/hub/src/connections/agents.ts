@@ -232,6 +232,8 @@ export class Agents {
           ],
         };
       });
+      // Checked once, at the presence write: nothing reads it later.
+      conn.tokenHash = "";
       if (!host) {
         conn.close(CloseCode.REVOKED, "token revoked");
         conn.markReady(false);
