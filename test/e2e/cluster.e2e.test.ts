@@ -29,7 +29,6 @@ beforeAll(async () => {
       REDIS_PREFIX: cluster.prefix,
       LOG_PARTITIONS: String(PARTITIONS),
       OFFLINE_TIMEOUT_MS: String(OFFLINE_TIMEOUT_MS),
-      PING_INTERVAL_MS: "400",
       ADMIN_USER: "admin",
       ADMIN_PASSWORD: "correct-horse",
     },
@@ -162,6 +161,8 @@ test("a master killed with -9 fails over to its replica: Tether keeps serving, a
     return "complete" as const;
   })();
   const outcome = await Promise.race([resync, complete]);
+  // The other one is dropped: its waiters end when the socket closes below.
+  for (const loser of [resync, complete]) loser.catch(() => undefined);
   if (outcome === "complete") {
     for (const id of after) {
       const seqs = back.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
@@ -177,12 +178,17 @@ test("kill -9 of a hub: its hosts, in every partition, turn offline within 2 × 
   const browser = await browserB();
   const killedAt = Date.now();
   await hubA.kill9();
+  let latest = 0;
   for (const { hostId } of agents) {
-    await browser.next(
+    const offline = await browser.next(
       (f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "offline",
-      2 * OFFLINE_TIMEOUT_MS + 5_000,
+      2 * OFFLINE_TIMEOUT_MS + 10_000,
     );
+    latest = Math.max(latest, offline.ts as number);
   }
-  expect(Date.now() - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 2_000);
+  // When each host turned offline is its event's `ts` (the log's clock, same machine), not when this
+  // loaded test process got around to reading the frame. The bound is 2 × 1500 ms; the 1500 ms on top
+  // are timer scheduling on a shared 2-core machine (three masters, three replicas, four services).
+  expect(latest - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 1_500);
   await browser.close();
 }, 60_000);
