@@ -138,11 +138,14 @@ export const idle: Scenario = {
     const t = await tetherIdle(ctx, n, secs);
     // Tether's rows stand on their own: a failed reference run is reported (and fails the run) beside them.
     let bareError: string | undefined;
-    const b = await bareIdle(ctx, n, secs).catch((err: unknown) => {
-      bareError = `bare relay: ${err instanceof Error ? err.message : String(err)}`;
-      ctx.log(`idle: ${bareError}`);
-      return undefined;
-    });
+    // Not on the cluster stack: the bare relay runs over the single Redis.
+    const b = ctx.cluster
+      ? undefined
+      : await bareIdle(ctx, n, secs).catch((err: unknown) => {
+          bareError = `bare relay: ${err instanceof Error ? err.message : String(err)}`;
+          ctx.log(`idle: ${bareError}`);
+          return undefined;
+        });
     const ratio = t.withIdle.latency.p99 / t.without.latency.p99;
     return {
       scenario: "idle",
