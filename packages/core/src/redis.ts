@@ -231,17 +231,19 @@ export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: Cl
  */
 export function createClusterClient(target: ClusterTarget, role: RedisRole, log: Logger, extra: ClusterOptions = {}): Cluster {
   const cluster = new Cluster(target.nodes, clusterOptions(target, role, extra));
-  let lastError = "";
+  // The last error of each source (a node's address, or "" for the cluster's own): a node's
+  // WRONGPASS and the cluster's "Failed to refresh slots cache" alternate on every retry.
+  const lastErrors = new Map<string, string>();
   const onError = (err: Error, node?: string) => {
-    // Once per distinct error and outage, as for the single client; the address names the node, never a password.
-    if (err.message !== lastError) log.warn({ role, node, err: err.message }, "redis cluster error");
-    lastError = err.message;
+    // Once per distinct error, source and outage, as for the single client; the address names the node, never a password.
+    if (lastErrors.get(node ?? "") !== err.message) log.warn({ role, node, err: err.message }, "redis cluster error");
+    lastErrors.set(node ?? "", err.message);
   };
   cluster.on("error", (err: Error) => onError(err));
   cluster.on("node error", (err: Error, node: string) => onError(err, node));
   cluster.on("ready", () => {
-    if (lastError) log.info({ role }, "redis cluster reconnected");
-    lastError = "";
+    if (lastErrors.size > 0) log.info({ role }, "redis cluster reconnected");
+    lastErrors.clear();
   });
   return cluster;
 }
@@ -291,7 +293,15 @@ export async function checkPartitionCount(redis: RedisClient, keys: { prefix: st
   ]);
 }
 
-/** Resolves once the connection is ready (or rejects after `timeoutMs`). */
+/** A node's reply to AUTH (or to a command before it) that no retry can change: the credentials are wrong. */
+const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/;
+
+/**
+ * Resolves once the connection is ready (or rejects after `timeoutMs`). A cluster node that
+ * refuses the credentials rejects at once with a {@link ConfigError} naming REDIS_URL (never the
+ * URL: it holds the password): a cluster client would otherwise retry the slots refresh forever
+ * and report only "Failed to refresh slots cache".
+ */
 export function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -303,11 +313,18 @@ export function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void>
       cleanup();
       resolve();
     };
+    const onNodeError = (err: Error, node: string) => {
+      if (!AUTH_REFUSED.test(err.message)) return;
+      cleanup();
+      reject(new ConfigError([`REDIS_URL: the Redis Cluster node ${node} refused the credentials (${err.message})`]));
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off("ready", onReady);
+      redis.off("node error", onNodeError);
     };
     redis.on("ready", onReady);
+    if (isCluster(redis)) redis.on("node error", onNodeError);
   });
 }
 
