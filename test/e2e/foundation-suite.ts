@@ -332,11 +332,13 @@ export function foundationSuite(backend: StackBackend): void {
       expect((await fetch(`${hubA.url}/metrics`)).status).toBe(404);
     });
 
-    test("a bad env value exits non-zero naming the variable", async () => {
-      const bad = await startService("hub", { ...stack.env, OFFLINE_TIMEOUT_MS: "soon" }, { waitReady: false });
-      const exit = await bad.waitForExit();
-      expect(exit.code).not.toBe(0);
-      expect(bad.output()).toContain("OFFLINE_TIMEOUT_MS");
-    });
+    // Config is read before any Redis is reached: the cluster run has nothing to add to it.
+    if (backend === "redis")
+      test("a bad env value exits non-zero naming the variable", async () => {
+        const bad = await startService("hub", { ...stack.env, OFFLINE_TIMEOUT_MS: "soon" }, { waitReady: false });
+        const exit = await bad.waitForExit();
+        expect(exit.code).not.toBe(0);
+        expect(bad.output()).toContain("OFFLINE_TIMEOUT_MS");
+      });
   });
 }

@@ -231,21 +231,23 @@ export function resilienceSuite(backend: StackBackend): void {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
-  test("an offline check scheduled before a worker crash still fires after the restart", async () => {
-    const s = await stack(1);
-    const cookie = await login(s.api.url, s.admin.username, s.admin.password);
-    const { host, token } = await createHost(s.api.url, cookie, "checked");
-    const events = await s.queueEvents(QueueName.PRESENCE);
-    const done = new Promise<string>((resolve) =>
-      events.on("completed", ({ jobId, returnvalue }) => jobId === offlineJobId(host.id, 1) && resolve(String(returnvalue))),
-    );
-    const agent = await connectAgent(s.hubs[0]!.wsUrl, token);
-    agent.send({ type: "register", payload: { hostname: "checked" } });
-    await agent.next((f) => f.type === "registered");
-    await agent.close();
-    await s.worker.kill9();
-    s.worker = await startService("worker", s.env);
-    expect(await done).toBe("offline");
-    await events.close();
-  });
+  // On the cluster the worker test above shows this already (its offline check is pending across the kill), at one stack less.
+  if (backend === "redis")
+    test("an offline check scheduled before a worker crash still fires after the restart", async () => {
+      const s = await stack(1);
+      const cookie = await login(s.api.url, s.admin.username, s.admin.password);
+      const { host, token } = await createHost(s.api.url, cookie, "checked");
+      const events = await s.queueEvents(QueueName.PRESENCE);
+      const done = new Promise<string>((resolve) =>
+        events.on("completed", ({ jobId, returnvalue }) => jobId === offlineJobId(host.id, 1) && resolve(String(returnvalue))),
+      );
+      const agent = await connectAgent(s.hubs[0]!.wsUrl, token);
+      agent.send({ type: "register", payload: { hostname: "checked" } });
+      await agent.next((f) => f.type === "registered");
+      await agent.close();
+      await s.worker.kill9();
+      s.worker = await startService("worker", s.env);
+      expect(await done).toBe("offline");
+      await events.close();
+    });
 }

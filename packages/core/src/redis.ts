@@ -239,13 +239,53 @@ export function createClusterClient(target: ClusterTarget, role: RedisRole, log:
     if (lastErrors.get(node ?? "") !== err.message) log.warn({ role, node, err: err.message }, "redis cluster error");
     lastErrors.set(node ?? "", err.message);
   };
+  // ioredis asks a node for the slots on a throwaway connection whose own error (a certificate
+  // the CA did not sign, a refused connect) it drops: only "Connection is closed." arrives. Once
+  // per node and outage, one connection of our own, with the same options, tells the cause.
+  const probed = new Set<string>();
   cluster.on("error", (err: Error) => onError(err));
-  cluster.on("node error", (err: Error, node: string) => onError(err, node));
+  cluster.on("node error", (err: Error, node: string) => {
+    const closed = err.message === CONNECTION_CLOSED;
+    if (closed && probed.has(node)) return; // its cause is logged already
+    onError(err, node);
+    if (!closed) return;
+    probed.add(node);
+    void connectError(target, node).then((cause) => cause && onError(cause, node));
+  });
   cluster.on("ready", () => {
     if (lastErrors.size > 0) log.info({ role }, "redis cluster reconnected");
     lastErrors.clear();
+    probed.clear();
   });
   return cluster;
+}
+
+/** ioredis' message for a command on a connection that went away (it names no cause). */
+const CONNECTION_CLOSED = "Connection is closed.";
+
+/** Connects once to one cluster node (`host:port`) with the cluster's node options; resolves with the error, if any. */
+async function connectError(target: ClusterTarget, node: string): Promise<Error | undefined> {
+  const colon = node.lastIndexOf(":");
+  const probe = new Redis({
+    ...target.options.redisOptions,
+    host: node.slice(0, colon),
+    port: Number(node.slice(colon + 1)),
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectionName: "tether-probe",
+  });
+  let first: Error | undefined;
+  probe.on("error", (err: Error) => (first ??= err));
+  try {
+    await probe.connect();
+    return undefined;
+  } catch (err) {
+    return first ?? (err as Error);
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /**
