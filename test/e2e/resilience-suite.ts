@@ -40,15 +40,22 @@ export function resilienceSuite(backend: StackBackend): void {
     });
   }
 
-  afterAll(async () => {
+  async function stopEarlier(): Promise<void> {
     for (const a of agents) a.signal("SIGKILL");
     await Promise.all(agents.map((a) => a.waitForExit().catch(() => undefined)));
     await Promise.all(stacks.map((s) => s.stop()));
+  }
+
+  afterAll(async () => {
+    await stopEarlier();
     await shared?.stop();
     tmp.cleanup();
   });
 
   async function stack(hubs: number, env: Record<string, string> = {}): Promise<Stack> {
+    // On the shared cluster the previous test's stack and agents go first: left running until
+    // afterAll they would load the machine (agents reconnecting to killed hubs) while this stack starts.
+    if (backend === "cluster") await stopEarlier();
     const s = await startStack({
       hubs,
       ...shared?.stackOptions,
