@@ -270,7 +270,7 @@ export function createHub(deps: HubDeps): Hub {
   return {
     attach(server) {
       server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        socket.on("error", () => socket.destroy());
+        socket.on("error", destroySocket);
         void onUpgrade(req, socket, head);
       });
     },
@@ -294,6 +294,11 @@ export function createHub(deps: HubDeps): Hub {
     },
     stats: () => ({ agents: agents.byHost.size, browsers: browsers.conns.size }),
   };
+}
+
+/** A socket's error listener, one function for every socket (no closure each: issue 15.4). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Answer an upgrade with a plain HTTP status, before any upgrade happens. */

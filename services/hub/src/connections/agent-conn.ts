@@ -1,6 +1,10 @@
 import type { WebSocket } from "ws";
 import type { OutputFrame } from "@tether/protocol";
-import type { WarnLimit } from "./warn-limit";
+import type { Clock, Logger } from "@tether/core";
+import { WarnLimit } from "./warn-limit";
+import type { BadFrames } from "./frame-guard";
+import type { KeepAliveEntry } from "./keepalive";
+import type { Bucket } from "./rate-limit";
 
 /** Connection ids: unique in this process, which every log line names (`node`). */
 let lastId = 0;
@@ -9,8 +13,29 @@ let lastId = 0;
 const PAUSE_AT = 16;
 const RESUME_AT = 4;
 
-/** One agent socket and what the hub knows of it. */
-export class AgentConn {
+/** What every agent connection of a hub shares (one object, not a copy per socket). */
+export interface AgentConnShared {
+  clock: Clock;
+  log: Logger;
+  /** A frame of `type` was sent (the metrics counter). */
+  onSend(type: string): void;
+  /** Called before each ping (see KeepAlive): resolves false when no ping may go out. */
+  beforePing(conn: AgentConn): Promise<boolean>;
+  /** The socket's events, handled by the hub's Agents. */
+  message(conn: AgentConn, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void;
+  closed(conn: AgentConn): void;
+  error(conn: AgentConn, err: Error): void;
+}
+
+const READY = Promise.resolve(true);
+const NOT_READY = Promise.resolve(false);
+
+/**
+ * One agent socket and what the hub knows of it. Everything a socket needs is a field here (its
+ * keepalive entry, rate bucket, bad-frame times, grace timer): a hub holding 10,000 idle agents
+ * holds 10,000 of these and no closure, listener or helper object per socket (issue 15.4).
+ */
+export class AgentConn implements KeepAliveEntry, Bucket, BadFrames {
   /** The presence write has started (on `register`, on another first frame, or after a grace). */
   connecting = false;
   /** Connection epoch given by the presence write; 0 until it is done. */
@@ -19,18 +44,43 @@ export class AgentConn {
   closed = false;
   /** Resolves true once this connection holds the host (false: revoked or replaced first). */
   ready: Promise<boolean>;
-  markReady!: (ok: boolean) => void;
+  private resolveReady: ((ok: boolean) => void) | undefined;
 
   /** Connection id, in every log line about this socket. */
   readonly id = (++lastId).toString(36);
+
+  // KeepAliveEntry
+  alive = true;
+  slot = -1;
+  // Bucket (the frame rate limit)
+  tokens = 0;
+  last = 0;
+  /** BadFrames: made at the first bad frame. */
+  badAt: number[] | undefined = undefined;
+  /** Until the presence write starts: the register grace timer. */
+  grace: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     readonly ws: WebSocket,
     readonly hostId: string,
     readonly tokenHash: string,
-    private readonly onSend: (type: string) => void = () => undefined,
+    readonly shared: AgentConnShared,
   ) {
-    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+  }
+
+  /** Settle {@link ready} (the first call counts). */
+  markReady(ok: boolean): void {
+    const resolve = this.resolveReady;
+    if (!resolve) return;
+    this.resolveReady = undefined;
+    resolve(ok);
+    // A settled promise every connection shares: the socket's own goes once its waiters ran.
+    this.ready = ok ? READY : NOT_READY;
+  }
+
+  beforePing(): Promise<boolean> {
+    return this.shared.beforePing(this);
   }
 
   /** Resolves when the socket has closed (made when asked: only a shutdown waits for it). */
@@ -39,8 +89,12 @@ export class AgentConn {
     return new Promise((resolve) => this.ws.once("close", () => resolve()));
   }
 
-  /** This socket's warn lines about repeated failures (at most one a minute); set by Agents. */
-  warns: WarnLimit | undefined;
+  /** This socket's warn lines about repeated failures (at most one a minute); made at the first. */
+  private warnLimit: WarnLimit | undefined;
+
+  get warns(): WarnLimit {
+    return (this.warnLimit ??= new WarnLimit(this.shared.log, this.shared.clock));
+  }
 
   /** Commands the hub asked this agent to stop because they are no longer running on the server. */
   private stopped: Set<string> | undefined;
@@ -55,8 +109,17 @@ export class AgentConn {
     return true;
   }
 
-  /** Output frames received in this read, not yet written (CommandRelay batches them). */
-  outputBatch: Array<OutputFrame["payload"]> = [];
+  /** Output frames received in this read, not yet written (CommandRelay batches them); made at the first. */
+  private batch: Array<OutputFrame["payload"]> | undefined;
+
+  get outputBatch(): Array<OutputFrame["payload"]> {
+    return (this.batch ??= []);
+  }
+
+  set outputBatch(batch: Array<OutputFrame["payload"]>) {
+    this.batch = batch.length === 0 ? undefined : batch;
+  }
+
   /** Writes of this connection's frames still in flight (made on the first). */
   private inflight: Set<Promise<unknown>> | undefined;
   /** A write failed since the last check: the frames may be lost, so no ping may confirm them. */
@@ -74,6 +137,8 @@ export class AgentConn {
     const done = () => {
       inflight.delete(write);
       if (inflight.size === RESUME_AT) this.ws.resume();
+      // Let go of the set once empty: a fleet that heartbeats now and then holds none between.
+      if (inflight.size === 0 && this.inflight === inflight) this.inflight = undefined;
     };
     write.then(done, () => {
       done();
@@ -94,7 +159,7 @@ export class AgentConn {
   send(frame: { type: string; payload: unknown }): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(JSON.stringify(frame));
-    this.onSend(frame.type);
+    this.shared.onSend(frame.type);
   }
 
   close(code: number, reason: string): void {

@@ -12,11 +12,10 @@ import {
   type OfflineCheckJob,
 } from "@tether/core";
 import type { Redis } from "ioredis";
-import { AgentConn } from "./agent-conn";
-import { FrameGuard, sendError } from "./frame-guard";
-import { KeepAlive } from "./keepalive";
-import { FrameRateLimit } from "./rate-limit";
-import { WarnLimit } from "./warn-limit";
+import { AgentConn, type AgentConnShared } from "./agent-conn";
+import { FramePolicy, sendError } from "./frame-guard";
+import { KeepAlive, keptBy } from "./keepalive";
+import { FrameRate } from "./rate-limit";
 import type { Subscriptions } from "../subscriptions";
 
 type RegisterPayload = Extract<AgentToHub, { type: "register" }>["payload"];
@@ -59,6 +58,25 @@ export interface AgentsDeps {
   onRegistered(conn: AgentConn): void;
 }
 
+/*
+ * The socket listeners: one function each for every agent socket (`this` is the socket; its
+ * connection is its keepalive entry), so a socket costs no closure of its own (issue 15.4).
+ */
+function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const conn = keptBy<AgentConn>(this);
+  conn?.shared.message(conn, data, isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  const conn = keptBy<AgentConn>(this);
+  conn?.shared.closed(conn);
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const conn = keptBy<AgentConn>(this);
+  conn?.shared.error(conn, err);
+}
+
 /**
  * Agent sockets on this hub: presence (online on connect, an offline check scheduled on
  * disconnect), `register` and `heartbeat`, replacement and revocation across nodes.
@@ -72,87 +90,117 @@ export class Agents {
   private readonly leaving = new Set<Promise<void>>();
 
   private readonly keepAlive: KeepAlive;
-
+  /** Frame rules, rate and the per-connection shared part: one of each for every agent socket. */
+  private readonly frames: FramePolicy<typeof AgentToHubSchema>;
+  private readonly rate: FrameRate;
+  private readonly shared: AgentConnShared;
   constructor(private readonly deps: AgentsDeps) {
     this.keepAlive = new KeepAlive(deps.pingIntervalMs, deps.clock);
+    this.frames = new FramePolicy(AgentToHubSchema, deps.clock, (code) => {
+      deps.metrics.badFrames.inc({ kind: "agent", code });
+      deps.metrics.framesOut("agent", "error").inc();
+    });
+    this.rate = new FrameRate(deps.framesPerSec, deps.framesPerSec * 4, deps.clock);
+    this.shared = {
+      clock: deps.clock,
+      log: deps.log,
+      onSend: (type) => deps.metrics.framesOut("agent", type).inc(),
+      beforePing: async (conn) => {
+        if (await conn.settled()) return true;
+        conn.close(CloseCode.TRY_AGAIN_LATER, "could not store every frame; reconnect and resend");
+        return false;
+      },
+      message: (conn, data, isBinary) => this.onMessage(conn, data, isBinary),
+      closed: (conn) => this.onClose(conn),
+      error: (conn, err) => deps.log.debug({ conn: conn.id, host: conn.hostId, err: err.message }, "socket error"),
+    };
   }
 
   /** Take an authenticated agent socket; its `ready` settles once it is online (or gone). */
   accept(ws: WebSocket, hostId: string, tokenHash: string): AgentConn {
     const { deps } = this;
-    const conn = new AgentConn(ws, hostId, tokenHash, (type) => deps.metrics.framesOut("agent", type).inc());
-    conn.warns = new WarnLimit(deps.log, deps.clock);
+    const conn = new AgentConn(ws, hostId, tokenHash, this.shared);
+    conn.tokens = this.rate.burst;
+    conn.last = deps.clock.now();
     deps.metrics.sockets.inc({ kind: "agent" });
     this.open.add(conn);
-    const stopPing = this.keepAlive.add(ws, async () => {
-      if (await conn.settled()) return true;
-      conn.close(CloseCode.TRY_AGAIN_LATER, "could not store every frame; reconnect and resend");
-      return false;
-    });
-    // ws reports protocol errors (oversized or malformed frames) here, then closes the socket
-    // with the matching code (1009, 1002, …); without a listener they would crash the hub.
-    ws.on("error", (err) => this.deps.log.debug({ conn: conn.id, host: conn.hostId, err: err.message }, "socket error"));
-    const guard = new FrameGuard(ws, AgentToHubSchema, deps.clock, (code) => {
-      deps.metrics.badFrames.inc({ kind: "agent", code });
-      deps.metrics.framesOut("agent", "error").inc();
-    });
-    // Frames wait for the presence write, then run in arrival order (Redis keeps the order of
-    // commands sent on one connection, so appends need not be awaited one by one).
-    const limit = new FrameRateLimit(deps.framesPerSec, deps.framesPerSec * 4, deps.clock);
-    ws.on("message", (data, isBinary) => {
-      if (!limit.take()) {
-        deps.metrics.badFrames.inc({ kind: "agent", code: ErrorCode.RATE_LIMITED });
-        ws.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded");
-        return;
-      }
-      const frame = guard.parse(data, isBinary);
-      if (!frame) return;
-      deps.metrics.framesIn("agent", frame.type).inc();
-      if (!conn.connecting && frame.type === "register") {
-        // The usual first frame: going online and registering is one write and one event.
-        begin(frame.payload);
-        return;
-      }
-      if (!conn.connecting) begin(undefined);
-      if (conn.epoch === 0) {
-        void conn.ready.then((ok) => ok && this.handle(conn, guard, frame));
-      } else {
-        this.handle(conn, guard, frame);
-      }
-    });
+    // The connection is its own keepalive entry, and the listeners find it there.
+    this.keepAlive.keep(conn);
+    // ws reports protocol errors (oversized or malformed frames) on "error", then closes the
+    // socket with the matching code (1009, 1002, …); without a listener they would crash the hub.
+    ws.on("error", onError);
+    ws.on("message", onMessage);
+    ws.on("close", onClose);
     // An agent registers right after the handshake; one that stays silent goes online anyway.
-    const grace = deps.clock.setTimeout(() => begin(undefined), deps.registerGraceMs);
-    const begin = (register: RegisterPayload | undefined) => {
-      if (conn.connecting) return;
-      conn.connecting = true;
-      deps.clock.clearTimeout(grace);
-      void this.connect(conn, register);
-    };
-    ws.on("close", () => {
-      stopPing();
-      if (!conn.connecting) {
-        // Gone before going online: nothing was written, nothing to undo.
-        conn.connecting = true;
-        deps.clock.clearTimeout(grace);
-        conn.markReady(false);
-      }
-      conn.closed = true;
-      this.open.delete(conn);
-      deps.metrics.sockets.dec({ kind: "agent" });
-      const done = this.disconnected(conn).finally(() => this.leaving.delete(done));
-      this.leaving.add(done);
-    });
+    conn.grace = deps.clock.setTimeout(() => this.begin(conn, undefined), deps.registerGraceMs);
     return conn;
   }
 
-  private handle(conn: AgentConn, guard: FrameGuard<typeof AgentToHubSchema>, frame: AgentToHub): void {
+  /**
+   * Frames wait for the presence write, then run in arrival order (Redis keeps the order of
+   * commands sent on one connection, so appends need not be awaited one by one).
+   */
+  private onMessage(conn: AgentConn, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const { deps } = this;
+    if (!this.rate.take(conn)) {
+      deps.metrics.badFrames.inc({ kind: "agent", code: ErrorCode.RATE_LIMITED });
+      conn.ws.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded");
+      return;
+    }
+    const frame = this.frames.parse(conn.ws, conn, data, isBinary);
+    if (!frame) return;
+    deps.metrics.framesIn("agent", frame.type).inc();
+    if (!conn.connecting && frame.type === "register") {
+      // The usual first frame: going online and registering is one write and one event.
+      this.begin(conn, frame.payload);
+      return;
+    }
+    if (!conn.connecting) this.begin(conn, undefined);
+    if (conn.epoch === 0) {
+      void conn.ready.then((ok) => ok && this.handle(conn, frame));
+    } else {
+      this.handle(conn, frame);
+    }
+  }
+
+  /** Start the presence write (once): on the first frame, or when the grace ran out. */
+  private begin(conn: AgentConn, register: RegisterPayload | undefined): void {
+    if (conn.connecting) return;
+    conn.connecting = true;
+    this.clearGrace(conn);
+    void this.connect(conn, register);
+  }
+
+  private clearGrace(conn: AgentConn): void {
+    if (conn.grace === undefined) return;
+    this.deps.clock.clearTimeout(conn.grace);
+    conn.grace = undefined;
+  }
+
+  private onClose(conn: AgentConn): void {
+    const { deps } = this;
+    this.keepAlive.drop(conn);
+    if (!conn.connecting) {
+      // Gone before going online: nothing was written, nothing to undo.
+      conn.connecting = true;
+      this.clearGrace(conn);
+      conn.markReady(false);
+    }
+    conn.closed = true;
+    this.open.delete(conn);
+    deps.metrics.sockets.dec({ kind: "agent" });
+    const done = this.disconnected(conn).finally(() => this.leaving.delete(done));
+    this.leaving.add(done);
+  }
+
+  private handle(conn: AgentConn, frame: AgentToHub): void {
     if (frame.type === "register") {
       conn.registered = true;
       void this.register(conn, frame.payload);
       return;
     }
     if (!conn.registered) {
-      guard.reject(ErrorCode.NOT_REGISTERED, `send register before ${frame.type}`);
+      this.frames.reject(conn.ws, conn, ErrorCode.NOT_REGISTERED, `send register before ${frame.type}`);
       return;
     }
     if (frame.type === "heartbeat") {
@@ -228,7 +276,7 @@ export class Agents {
       );
     } catch (err) {
       // Once a minute at most per socket: a heartbeat flood against a failing store is one line.
-      conn.warns?.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "host write failed");
+      conn.warns.warn({ conn: conn.id, host: conn.hostId, err: (err as Error).message }, "host write failed");
       sendError(conn.ws, ErrorCode.UNAVAILABLE, "could not store the update, it will be retried");
       return null;
     }

@@ -4,10 +4,32 @@ import type { Clock } from "@tether/core";
 /** Each slot is this long: a hub with 10,000 sockets and a 5 s interval pings 20 of them per tick. */
 const SLOT_MS = 10;
 
-interface Entry {
-  ws: WebSocket;
+/**
+ * A socket kept alive. An agent's connection is its own entry (no object, closure or listener of
+ * its own per socket: issue 15.4); a browser gets a small one from {@link KeepAlive.add}.
+ */
+export interface KeepAliveEntry {
+  readonly ws: WebSocket;
+  /** Ponged since the last ping (true when added). */
   alive: boolean;
-  beforePing?: () => Promise<boolean>;
+  /** Its slot; -1 when not kept alive. */
+  slot: number;
+  /** Delays the ping (see {@link KeepAlive}); no ping goes out when it resolves false. */
+  beforePing?(): Promise<boolean>;
+}
+
+/** Where a socket's entry is found by the pong listener, which is one function for every socket. */
+const ENTRY = Symbol("keepalive entry");
+type Kept = WebSocket & { [ENTRY]?: KeepAliveEntry };
+
+/** The entry `ws` is kept alive by, if any: the one lookup the listeners shared by all agent sockets need. */
+export function keptBy<E extends KeepAliveEntry>(ws: WebSocket): E | undefined {
+  return (ws as Kept)[ENTRY] as E | undefined;
+}
+
+function onPong(this: Kept): void {
+  const entry = this[ENTRY];
+  if (entry) entry.alive = true;
 }
 
 /**
@@ -23,7 +45,7 @@ interface Entry {
  */
 export class KeepAlive {
   /** Made on first use: a 30 s interval has 3,000 slots, most of them empty on a small hub. */
-  private readonly slots: Array<Set<Entry> | undefined>;
+  private readonly slots: Array<Set<KeepAliveEntry> | undefined>;
   private cursor = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -33,22 +55,34 @@ export class KeepAlive {
   ) {
     // Small batches, so a tick never holds up the frames of busy sockets for long.
     const count = Math.max(1, Math.round(intervalMs / SLOT_MS));
-    this.slots = new Array<Set<Entry> | undefined>(count).fill(undefined);
+    this.slots = new Array<Set<KeepAliveEntry> | undefined>(count).fill(undefined);
     this.timer = clock.setInterval(() => this.tick(), intervalMs / count);
     this.timer.unref?.();
   }
 
   /** Start keeping `ws` alive; returns the function that stops it. */
   add(ws: WebSocket, beforePing?: () => Promise<boolean>): () => void {
-    const entry: Entry = { ws, alive: true, beforePing };
+    const entry: KeepAliveEntry = beforePing ? { ws, alive: true, slot: -1, beforePing } : { ws, alive: true, slot: -1 };
+    this.keep(entry);
+    return () => this.drop(entry);
+  }
+
+  /** Start keeping `entry.ws` alive, with `entry` as its record (until {@link drop}). */
+  keep(entry: KeepAliveEntry): void {
     // The slot just behind the cursor comes round last: a full interval before the first ping.
     const at = (this.cursor + this.slots.length - 1) % this.slots.length;
-    const slot = (this.slots[at] ??= new Set());
-    slot.add(entry);
-    ws.on("pong", () => {
-      entry.alive = true;
-    });
-    return () => slot.delete(entry);
+    (this.slots[at] ??= new Set()).add(entry);
+    entry.slot = at;
+    entry.alive = true;
+    (entry.ws as Kept)[ENTRY] = entry;
+    entry.ws.on("pong", onPong);
+  }
+
+  /** Stop keeping `entry.ws` alive. */
+  drop(entry: KeepAliveEntry): void {
+    if (entry.slot < 0) return;
+    this.slots[entry.slot]?.delete(entry);
+    entry.slot = -1;
   }
 
   stop(): void {
@@ -63,6 +97,7 @@ export class KeepAlive {
       const { ws } = entry;
       if (!entry.alive) {
         slot.delete(entry);
+        entry.slot = -1;
         ws.terminate();
         continue;
       }
