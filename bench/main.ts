@@ -16,6 +16,8 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import calculateSlot from "cluster-key-slot";
+import { GLOBAL_TAG, QueueName } from "@tether/core";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
 import { clusterPhases, honestParagraph, renderClusterTable, renderLayout, type ClusterLayout } from "./lib/cluster-report";
@@ -91,6 +93,14 @@ async function main(): Promise<number> {
               .join(","),
             partitions: tether.partitionMasters.flatMap((name, p) => (name === m.name ? [p] : [])),
           })),
+          others: Object.fromEntries(
+            [GLOBAL_TAG, ...Object.values(QueueName)].map((tag) => {
+              const slot = calculateSlot(tag);
+              const port = ranges.find((r) => slot >= r.start && slot <= r.end)?.port;
+              const label = tag === GLOBAL_TAG ? `{${tag}} (users, sessions, hub liveness, audit)` : `BullMQ ${tag}`;
+              return [label, tether.redisServers.find((s) => s.port === port)?.name ?? "?"];
+            }),
+          ),
         };
         log(renderLayout(layout).replace(/\n/g, "; "));
       }
