@@ -16,6 +16,8 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import calculateSlot from "cluster-key-slot";
+import { GLOBAL_TAG, QueueName } from "@tether/core";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
 import { clusterPhases, honestParagraph, renderClusterTable, renderLayout, type ClusterLayout } from "./lib/cluster-report";
@@ -91,6 +93,14 @@ async function main(): Promise<number> {
               .join(","),
             partitions: tether.partitionMasters.flatMap((name, p) => (name === m.name ? [p] : [])),
           })),
+          others: Object.fromEntries(
+            [GLOBAL_TAG, ...Object.values(QueueName)].map((tag) => {
+              const slot = calculateSlot(tag);
+              const port = ranges.find((r) => slot >= r.start && slot <= r.end)?.port;
+              const label = tag === GLOBAL_TAG ? `{${tag}} (users, sessions, hub liveness, audit)` : `BullMQ ${tag}`;
+              return [label, tether.redisServers.find((s) => s.port === port)?.name ?? "?"];
+            }),
+          ),
         };
         log(renderLayout(layout).replace(/\n/g, "; "));
       }
@@ -108,8 +118,9 @@ async function main(): Promise<number> {
         }
         log(`scenario ${scenario.name}${tag} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       }
-    } finally {
+    } catch (err) {
       await tether.stop();
+      throw err;
     }
     return { results, tether, ...(layout ? { layout } : {}) };
   };
@@ -121,25 +132,33 @@ async function main(): Promise<number> {
   const startingCluster = withCluster ? startTether({ cluster: true }) : undefined;
   // Observed now (an unobserved rejection would end the process); a failed start is reported by its pass.
   startingCluster?.catch(() => undefined);
-  const single = await runPass(false, startingSingle).catch(async (err: unknown) => {
-    await startingCluster?.then((t) => t.stop()).catch(() => undefined);
-    throw err;
-  });
+  // Both stacks stay up until both passes are done: each pass runs beside the other stack idling, alike.
+  const stopOne = async (p: Promise<TetherBench> | undefined): Promise<void> => {
+    if (p) await p.then((t) => t.stop()).catch(() => undefined);
+  };
+  const stopBoth = () => Promise.all([stopOne(startingSingle), stopOne(startingCluster)]);
+  let single: Awaited<ReturnType<typeof runPass>>;
+  let clustered: { results: ScenarioResult[]; layout?: ClusterLayout } | undefined;
+  try {
+    single = await runPass(false, startingSingle);
+    clustered = startingCluster
+      ? await runPass(true, startingCluster).catch((err: unknown) => {
+          log(`cluster stack FAILED: ${(err as Error).stack ?? String(err)}`);
+          const failed: ScenarioResult = {
+            scenario: "cluster",
+            rows: [],
+            targets: [],
+            notes: [],
+            error: `cluster stack: ${(err as Error).message}`,
+          };
+          return { results: [failed] };
+        })
+      : undefined;
+  } finally {
+    await stopBoth();
+  }
   const tether = single.tether;
   const results = single.results;
-  const clustered = startingCluster
-    ? await runPass(true, startingCluster).catch((err: unknown) => {
-        log(`cluster stack FAILED: ${(err as Error).stack ?? String(err)}`);
-        const failed: ScenarioResult = {
-          scenario: "cluster",
-          rows: [],
-          targets: [],
-          notes: [],
-          error: `cluster stack: ${(err as Error).message}`,
-        };
-        return { results: [failed], tether: undefined, layout: undefined };
-      })
-    : undefined;
   // The cluster pass as its own rows: system `tether-cluster`, targets named so, no issue 15 ratios (no references ran).
   const clusterResults: ScenarioResult[] = (clustered?.results ?? []).map((r) => ({
     scenario: r.scenario,

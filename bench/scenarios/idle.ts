@@ -179,7 +179,11 @@ export const idle: Scenario = {
       ],
       notes: [
         `fresh hub with PING_INTERVAL_MS=${PING_INTERVAL_MS}; output agent on it, browsers on hub B${n < 10_000 ? `; --${ctx.size}: ${n} sockets` : ""}`,
-        `then a fresh bare relay pair: output agent and ${n.toLocaleString("en-US")} idle \`?role=agent\` sockets on its first node, browsers on the second; RSS of that node, read at the same points`,
+        ...(b
+          ? [
+              `then a fresh bare relay pair: output agent and ${n.toLocaleString("en-US")} idle \`?role=agent\` sockets on its first node, browsers on the second; RSS of that node, read at the same points`,
+            ]
+          : []),
       ],
       ...(bareError ? { error: bareError } : {}),
     };
