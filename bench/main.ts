@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- --scenario NAME[,NAME…]] [--quick | --smoke] [--profile] [--out DIR]`
+ * `npm run bench [-- --scenario NAME[,NAME…]] [--quick | --smoke] [--profile | --cluster] [--out DIR]`
  *
  * Starts its own throwaway Redis, the api, the worker and two hubs as separate processes, runs
  * the scenarios with load generators in forked processes (loopback only, bounded counts and
  * durations), prints the table (delivery verdict first) and writes bench/results/<time>.json.
  * With --profile the hubs are CPU-profiled (like --cpu-prof) and their top self-time functions printed.
+ * With --cluster the scenarios run twice, on the single Redis and then on a 3-master Redis Cluster
+ * with LOG_PARTITIONS=8 (rows `tether-cluster`, Tether alone, no `run`), and a table gives Redis
+ * CPU per frame per master and the spread over the masters (issue 16 point 7).
  * --smoke is a tiny run (the e2e test's); --out writes the JSON elsewhere. Exit 1 when any
  * receiver lost, duplicated or reordered a frame, or a scenario failed.
  */
@@ -13,8 +16,11 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import calculateSlot from "cluster-key-slot";
+import { GLOBAL_TAG, QueueName } from "@tether/core";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
+import { clusterPhases, honestParagraph, renderClusterTable, renderLayout, type ClusterLayout } from "./lib/cluster-report";
 import { issue15Targets } from "./lib/issue15";
 import { renderTop } from "./lib/profile";
 import type { Ctx, Scenario, Size } from "./lib/scenario";
@@ -37,6 +43,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      cluster: { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
@@ -50,6 +57,11 @@ async function main(): Promise<number> {
   const selected: Scenario[] = names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
   const size: Size = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const profile = values.profile ?? false;
+  const withCluster = values.cluster ?? false;
+  if (profile && withCluster) {
+    process.stderr.write("--profile and --cluster do not go together (the profiles would mix both stacks' hubs)\n");
+    return 2;
+  }
   const started = Date.now();
   const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
   const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`);
@@ -59,36 +71,135 @@ async function main(): Promise<number> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const profileDir = profile ? path.join(RESULTS_DIR, `profile-${stamp}`) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  log(`starting redis, api, worker, 2 hubs${profileDir ? " (hubs CPU-profiled)" : ""}`);
-  const tether: TetherBench = await startTether({ profileDir });
-  const results: ScenarioResult[] = [];
   const load1 = os.loadavg()[0]!;
   const rev = revision();
-  try {
-    const ctx: Ctx = { size, profile, tether, log };
-    for (const scenario of selected) {
-      const t0 = Date.now();
-      log(`scenario ${scenario.name}`);
-      try {
-        results.push(await scenario.run(ctx));
-      } catch (err) {
-        log(`scenario ${scenario.name} FAILED: ${(err as Error).stack ?? String(err)}`);
-        results.push({ scenario: scenario.name, rows: [], targets: [], notes: [], error: (err as Error).message });
+  const runPass = async (
+    cluster: boolean,
+    starting: Promise<TetherBench>,
+  ): Promise<{ results: ScenarioResult[]; tether: TetherBench; layout?: ClusterLayout }> => {
+    const tether: TetherBench = await starting;
+    const results: ScenarioResult[] = [];
+    let layout: ClusterLayout | undefined;
+    try {
+      if (cluster) {
+        const ranges = await tether.redisCpu.slotRanges();
+        layout = {
+          partitions: tether.partitionMasters.length,
+          masters: tether.redisServers.map((m) => ({
+            ...m,
+            slots: ranges
+              .filter((r) => r.port === m.port)
+              .map((r) => `${r.start}-${r.end}`)
+              .join(","),
+            partitions: tether.partitionMasters.flatMap((name, p) => (name === m.name ? [p] : [])),
+          })),
+          others: Object.fromEntries(
+            [GLOBAL_TAG, ...Object.values(QueueName)].map((tag) => {
+              const slot = calculateSlot(tag);
+              const port = ranges.find((r) => slot >= r.start && slot <= r.end)?.port;
+              const label = tag === GLOBAL_TAG ? `{${tag}} (users, sessions, hub liveness, audit)` : `BullMQ ${tag}`;
+              return [label, tether.redisServers.find((s) => s.port === port)?.name ?? "?"];
+            }),
+          ),
+        };
+        log(renderLayout(layout).replace(/\n/g, "; "));
       }
-      log(`scenario ${scenario.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const ctx: Ctx = { size, profile, cluster, tether, log };
+      // Runs are refused on a cluster (409 runs_unavailable, CONTRACT §6).
+      for (const scenario of cluster ? selected.filter((s) => s.name !== "run") : selected) {
+        const t0 = Date.now();
+        const tag = cluster ? " (cluster)" : "";
+        log(`scenario ${scenario.name}${tag}`);
+        try {
+          results.push(await scenario.run(ctx));
+        } catch (err) {
+          log(`scenario ${scenario.name}${tag} FAILED: ${(err as Error).stack ?? String(err)}`);
+          results.push({ scenario: scenario.name, rows: [], targets: [], notes: [], error: (err as Error).message });
+        }
+        log(`scenario ${scenario.name}${tag} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      }
+    } catch (err) {
+      await tether.stop();
+      throw err;
     }
+    return { results, tether, ...(layout ? { layout } : {}) };
+  };
+  log(
+    `starting redis${withCluster ? " and, beside it, a 3-master Redis Cluster (LOG_PARTITIONS=8), each with" : ","} api, worker, 2 hubs${profileDir ? " (hubs CPU-profiled)" : ""}`,
+  );
+  // Both stacks start at once (start-up is most of a short run's time); the one not measured idles.
+  const startingSingle = startTether({ profileDir });
+  const startingCluster = withCluster ? startTether({ cluster: true }) : undefined;
+  // Observed now (an unobserved rejection would end the process); a failed start is reported by its pass.
+  startingCluster?.catch(() => undefined);
+  // Both stacks stay up until both passes are done: each pass runs beside the other stack idling, alike.
+  const stopOne = async (p: Promise<TetherBench> | undefined): Promise<void> => {
+    if (p) await p.then((t) => t.stop()).catch(() => undefined);
+  };
+  const stopBoth = () => Promise.all([stopOne(startingSingle), stopOne(startingCluster)]);
+  let single: Awaited<ReturnType<typeof runPass>>;
+  let clustered: { results: ScenarioResult[]; layout?: ClusterLayout } | undefined;
+  try {
+    single = await runPass(false, startingSingle);
+    clustered = startingCluster
+      ? await runPass(true, startingCluster).catch((err: unknown) => {
+          log(`cluster stack FAILED: ${(err as Error).stack ?? String(err)}`);
+          const failed: ScenarioResult = {
+            scenario: "cluster",
+            rows: [],
+            targets: [],
+            notes: [],
+            error: `cluster stack: ${(err as Error).message}`,
+          };
+          return { results: [failed] };
+        })
+      : undefined;
   } finally {
-    await tether.stop();
+    await stopBoth();
+  }
+  const tether = single.tether;
+  const results = single.results;
+  // The cluster pass as its own rows: system `tether-cluster`, targets named so, no issue 15 ratios (no references ran).
+  const clusterResults: ScenarioResult[] = (clustered?.results ?? []).map((r) => ({
+    scenario: r.scenario,
+    rows: r.rows.map((row) => ({ ...row, system: row.system === "tether" ? "tether-cluster" : row.system })),
+    targets: r.targets.map((t) => ({ ...t, name: `[cluster] ${t.name}` })),
+    notes: r.notes.map((n) => `[cluster] ${n}`),
+    ...(r.error ? { error: `[cluster] ${r.error}` } : {}),
+  }));
+  // Each scenario's single-Redis result, then its cluster one: the two rows of a case sit together.
+  const merged: ScenarioResult[] = [...results];
+  for (const c of clusterResults) {
+    const at = merged.map((r) => r.scenario).lastIndexOf(c.scenario);
+    merged.splice(at === -1 ? merged.length : at + 1, 0, c);
   }
   const elapsed = (Date.now() - started) / 1000;
   const header = [
-    `Tether bench ${size === "full" ? "full" : `--${size}`}${profile ? " --profile" : ""}, ${new Date(started).toISOString()}, ${elapsed.toFixed(0)} s`,
+    `Tether bench ${size === "full" ? "full" : `--${size}`}${profile ? " --profile" : ""}${withCluster ? " --cluster" : ""}, ${new Date(started).toISOString()}, ${elapsed.toFixed(0)} s`,
     `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), Node ${process.version}, load average at start ${load1.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)}`,
     rev,
   ].join("\n");
   const issue15 = issue15Targets(results);
-  const report = renderReport(results, header, issue15);
+  const report = renderReport(merged, header, issue15);
   console.log(report);
+  let clusterJson: unknown;
+  if (clustered?.layout) {
+    const phases = clusterPhases(results, clustered.results);
+    const paragraph = honestParagraph(phases, { cores: os.cpus().length, loadStart: load1, loadEnd: os.loadavg()[0]! });
+    console.log(
+      [
+        "",
+        "Redis Cluster (issue 16): Redis CPU per measured phase (INFO cpu used_cpu_sys + used_cpu_user, before and after)",
+        "",
+        renderLayout(clustered.layout),
+        "",
+        renderClusterTable(phases),
+        "",
+        paragraph,
+      ].join("\n"),
+    );
+    clusterJson = { layout: clustered.layout, phases, paragraph };
+  }
   if (profileDir) {
     const roles = new Map([
       [tether.hubA.pid, "hub A (agents: validate, append to Redis)"],
@@ -107,11 +218,15 @@ async function main(): Promise<number> {
     loadAvgEnd: os.loadavg()[0],
     size,
     profile,
+    cluster: withCluster,
     elapsedSeconds: elapsed,
   };
-  writeFileSync(jsonFile, `${JSON.stringify({ startedAt: new Date(started).toISOString(), env, results, issue15 }, null, 2)}\n`);
+  writeFileSync(
+    jsonFile,
+    `${JSON.stringify({ startedAt: new Date(started).toISOString(), env, results, issue15, ...(clustered ? { clusterResults, cluster: clusterJson } : {}) }, null, 2)}\n`,
+  );
   log(`wrote ${path.relative(process.cwd(), jsonFile)}`);
-  return deliveryFailures(results).length > 0 ? 1 : 0;
+  return deliveryFailures(merged).length > 0 ? 1 : 0;
 }
 
 main().then(

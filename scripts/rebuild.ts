@@ -25,7 +25,9 @@ async function main(): Promise<number> {
   const config = bootConfig();
   const log = createLogger({ level: config.LOG_LEVEL, nodeId: config.NODE_ID, service: "rebuild" });
   if (config.LOG_PARTITIONS > 1 || isClusterUrl(config.REDIS_URL)) {
-    // The fold and its one MULTI span every partition's keys; per-partition rebuilds are not built yet.
+    // Hosts and commands could be folded partition by partition, but not runs: once a run's
+    // commands span partitions, their order (which decides which are still held by max_parallel)
+    // is only in the home partition's command list, in no log (issue 16; see docs/design.md).
     process.stderr.write("tether rebuild: only a single Redis with LOG_PARTITIONS=1 can be rebuilt by this version\n");
     return 2;
   }

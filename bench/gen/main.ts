@@ -19,7 +19,7 @@ const idleSockets = new IdleSockets();
 type Handlers = { [K in OpName]: (args: Ops[K]["args"]) => Promise<Ops[K]["result"]> };
 
 const handlers: Handlers = {
-  openReceivers: async (a) => ({ opened: await receivers.open(a.system, a.url, a.count, a.cookie, a.origin) }),
+  openReceivers: async (a) => ({ opened: await receivers.open(a.system, a.url, a.count, a.cookie, a.origin, a.idOrder) }),
   waitReceived: async (a) => ({ complete: await pollUntil(() => receivers.complete(a.group, a.total), a.timeoutMs) }),
   collect: async (a) => {
     const c = receivers.collect(a.group);

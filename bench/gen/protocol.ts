@@ -20,7 +20,11 @@ export interface AgentTiming {
 /** Every operation: its arguments and its result. */
 export interface Ops {
   /** Open `count` receiving sockets (browsers); resolves once all are open (Tether: got `hosts`). */
-  openReceivers: { args: { system: System; url: string; count: number; cookie?: string; origin?: string }; result: { opened: number } };
+  openReceivers: {
+    /** `idOrder` (Tether): `host` on a partitioned log (see receivers.ts IdOrder); default `global`. */
+    args: { system: System; url: string; count: number; cookie?: string; origin?: string; idOrder?: "global" | "host" };
+    result: { opened: number };
+  };
   /** Wait until every receiver has `total` distinct frames in `group` (or the timeout). */
   waitReceived: { args: { group: string; total: number; timeoutMs: number }; result: { complete: boolean } };
   /** Per-receiver delivery totals and the merged latency histogram of a group. */

@@ -65,14 +65,36 @@ export function peekHeartbeat(text: string): { id: string; hostId: string; hb: n
 /** Group name of heartbeat-driven host updates; output frames are grouped by command id. */
 export const HEARTBEAT_GROUP = "hb";
 
+/**
+ * How a Tether receiver checks event ids: `global`, every id above the one before (one partition:
+ * one log); `host`, per host only (CONTRACT §7: with partitions, ids keep each host's events in
+ * order, not across hosts) — output frames per command, heartbeats per host, other frames by the
+ * host they name (frames naming none are not checked).
+ */
+export type IdOrder = "global" | "host";
+
 class Receiver {
   /** group → stream key → state. */
   readonly groups = new Map<string, Map<string, SeqState>>();
   lastId = "";
+  /** `host` order: the last id per host (or command). */
+  readonly lastIds = new Map<string, string>();
   idOrderErrors = 0;
   /** hostname → receive time of its first online host_update with that hostname. */
   readonly online = new Map<string, number>();
   close: () => void = () => undefined;
+
+  checkId(id: string, orderKey: string | undefined, order: IdOrder): void {
+    if (order === "global") {
+      if (id <= this.lastId) this.idOrderErrors += 1;
+      else this.lastId = id;
+      return;
+    }
+    if (orderKey === undefined) return;
+    const last = this.lastIds.get(orderKey);
+    if (last !== undefined && id <= last) this.idOrderErrors += 1;
+    else this.lastIds.set(orderKey, id);
+  }
 
   record(group: string, key: string, seq: number, sentAt: number, hists: Map<string, Histogram>): void {
     const t = now();
@@ -95,18 +117,18 @@ export class Receivers {
   private readonly all: Receiver[] = [];
   private readonly hists = new Map<string, Histogram>();
 
-  async open(system: System, url: string, count: number, cookie?: string, origin?: string): Promise<number> {
+  async open(system: System, url: string, count: number, cookie?: string, origin?: string, idOrder: IdOrder = "global"): Promise<number> {
     const opening: Array<Promise<void>> = [];
     for (let i = 0; i < count; i++) {
       const r = new Receiver();
       this.all.push(r);
-      opening.push(system === "sio" ? this.openSio(r, url) : this.openWs(r, system, url, cookie, origin));
+      opening.push(system === "sio" ? this.openSio(r, url) : this.openWs(r, system, url, cookie, origin, idOrder));
     }
     await Promise.all(opening);
     return count;
   }
 
-  private openWs(r: Receiver, system: System, url: string, cookie?: string, origin?: string): Promise<void> {
+  private openWs(r: Receiver, system: System, url: string, cookie?: string, origin?: string, idOrder: IdOrder = "global"): Promise<void> {
     const headers: Record<string, string> = {};
     if (cookie) headers.Cookie = cookie;
     if (origin) headers.Origin = origin;
@@ -133,8 +155,8 @@ export class Receivers {
         const frame = out || beat ? undefined : (JSON.parse(text) as { type: string; id?: string; payload: Record<string, unknown> });
         const eventId = out ? out.id : beat ? beat.id : frame?.id;
         if (system === "tether" && eventId !== undefined) {
-          if (eventId <= r.lastId) r.idOrderErrors += 1;
-          else r.lastId = eventId;
+          const named = frame?.payload as { host?: { id?: string }; host_id?: string; command_id?: string } | undefined;
+          r.checkId(eventId, out ? out.key : beat ? beat.hostId : (named?.host?.id ?? named?.host_id ?? named?.command_id), idOrder);
         }
         if (out) r.record(out.key, out.key, out.seq, out.sentAt, this.hists);
         else if (beat) r.record(HEARTBEAT_GROUP, beat.hostId, beat.hb, beat.t, this.hists);

@@ -1,9 +1,12 @@
-/** The bench's own arithmetic: histogram quantiles, delivery checks, the output fast path. */
+/** The bench's own arithmetic: histogram quantiles, delivery checks, the output fast path, the cluster table. */
 import { peekHeartbeat, peekOutput } from "../gen/receivers";
 import { checkDelivery, deliveryOk, SeqState, totalsOf } from "./delivery";
 import { Histogram } from "./hist";
 import { cpuPerFrameUs, issue15Targets, ratioTarget, repeated } from "./issue15";
 import { renderReport, type ScenarioResult } from "./report";
+import { partitionOf } from "@tether/core";
+import { clusterPhases, honestParagraph, renderClusterTable } from "./cluster-report";
+import { hostsPerMaster, parseClusterSlots, parseCpuSeconds, partitionMasters, shares } from "./redis-cpu";
 
 describe("Histogram", () => {
   test("quantiles to the bucket (10 µs below 100 ms, 1 ms above), mergeable", () => {
@@ -140,5 +143,75 @@ describe("issue 15 targets", () => {
     expect(report.indexOf("Targets (issue 15)")).toBeGreaterThan(report.indexOf("Targets (issue 8)"));
     expect(report).toMatch(/\| MISS \| 3 \| fanout +\| 1\.50× +\| ≤ 1\.1× +\| 3\.00 ms +\| bare 2\.00 ms +\|/);
     expect(renderReport(results, "header")).not.toMatch(/issue 15/);
+  });
+});
+
+describe("Redis CPU per master (issue 16)", () => {
+  test("INFO cpu: used_cpu_sys + used_cpu_user; a reply without them is an error, not a zero", () => {
+    const info = "# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:2.500000\r\nused_cpu_sys_children:9.000000\r\n";
+    expect(parseCpuSeconds(info)).toBeCloseTo(3.75, 6);
+    expect(() => parseCpuSeconds("# CPU\r\n")).toThrow(/used_cpu_sys/);
+  });
+
+  test("8 partitions over 3 masters by slot range: 3/2/3, every partition placed; hosts follow their partition", () => {
+    const ranges = parseClusterSlots([
+      [0, 5460, ["127.0.0.1", 7001, "id0"]],
+      [5461, 10922, ["127.0.0.1", 7002, "id1"]],
+      [10923, 16383, ["127.0.0.1", 7003, "id2"]],
+    ]);
+    const servers = [7001, 7002, 7003].map((port, i) => ({ name: `m${i}`, port, pid: undefined }));
+    const of = partitionMasters(8, ranges, servers);
+    expect(of).toEqual(["m0", "m0", "m0", "m1", "m1", "m2", "m2", "m2"]);
+    const ids = Array.from({ length: 80 }, (_, i) => `host-${i}`);
+    const per = hostsPerMaster(ids, of);
+    expect(per.m0! + per.m1! + per.m2!).toBe(80);
+    expect(per.m1).toBe(ids.filter((id) => [3, 4].includes(partitionOf(id, 8))).length);
+    expect(() => partitionMasters(8, ranges.slice(0, 2), servers)).toThrow(/served by no known master/);
+  });
+
+  test("the table: µs per frame per master, shares, and the 45% verdict only where frames come from many hosts", () => {
+    const row = (c: string, hosts: number, seconds: Record<string, number>, system: "tether" | "tether-cluster" = "tether") => ({
+      scenario: "fleet",
+      case: c,
+      system,
+      n: 1,
+      cpu: { hubA: 50, hubB: 30 },
+      redis: { seconds, wallSeconds: 10, frames: 20_000, hosts },
+    });
+    const single: ScenarioResult[] = [
+      { scenario: "fleet", rows: [row("spread", 2000, { redis: 0.4 }), row("one host", 1, { redis: 0.2 })], targets: [], notes: [] },
+    ];
+    const cluster: ScenarioResult[] = [
+      {
+        scenario: "fleet",
+        rows: [row("spread", 2000, { m0: 0.2, m1: 0.15, m2: 0.15 }), row("one host", 1, { m0: 0.01, m1: 0.01, m2: 0.28 })],
+        targets: [],
+        notes: [],
+      },
+    ];
+    const [spread, one] = clusterPhases(single, cluster);
+    expect(spread!.singleUs).toBeCloseTo(20, 6); // 0.4 s / 20,000 frames
+    expect(spread!.clusterUs).toBeCloseTo(25, 6);
+    expect(spread!.masters.find((m) => m.name === "m0")).toMatchObject({ us: expect.closeTo(10, 6), share: expect.closeTo(0.4, 6) });
+    expect(spread!.maxShare).toBeCloseTo(0.4, 6);
+    expect(spread!.verdict).toBe("PASS");
+    expect(spread!.hubUsCluster).toBeCloseTo(400, 6); // 80% of a core over 10 s / 20,000 frames
+    expect(one!.verdict).toBe("n/a");
+    const over = clusterPhases(single, [{ ...cluster[0]!, rows: [row("spread", 2000, { m0: 0.3, m1: 0.1, m2: 0.1 })] }]);
+    expect(over[0]!.verdict).toBe("MISS");
+    const table = renderClusterTable([spread!, one!]);
+    expect(table).toMatch(/\| m0: CPU · µs\/frame · share \| m1: CPU · µs\/frame · share \| m2: CPU · µs\/frame · share \|/);
+    expect(table).toMatch(
+      /\| fleet +\| spread +\| 20000 +\| 2000 +\| 20\.0 +\| 25\.0 +\| 0\.200 s · 10\.0 µs · 40\.0% .*\| 40\.0% +\| PASS \(≤ 45%\) +\|/,
+    );
+    expect(table).toMatch(/n\/a \(1 host: 1 partition\)/);
+    expect(shares({ seconds: { m0: 0, m1: 0 }, wallSeconds: 1, frames: 0, hosts: 1 }).max).toBe(0);
+    // The extrapolation stands on the widest spread: one Redis 20 µs → 50,000/s; the busiest master 25 × 0.4 = 10 µs → 100,000/s.
+    const text = honestParagraph([spread!, one!], { cores: 2, loadStart: 3, loadEnd: 4 });
+    expect(text).toMatch(/share the same 2 cores/);
+    expect(text).toMatch(
+      /one Redis saturates near 50,000 such frames\/s; 3 masters on 3 machines near 100,000 frames\/s \(2\.00× one Redis\)/,
+    );
+    expect(text).toMatch(/N=8: share ≥ 12\.5%, ≈ 320,000 frames\/s/);
   });
 });

@@ -4,7 +4,11 @@
  */
 import { describeCpu } from "./cpu";
 import { deliveryOk, describeDelivery, type DeliveryCheck } from "./delivery";
+import type { RedisLoad } from "./redis-cpu";
 import type { System } from "../gen/protocol";
+
+/** A row's system: a relay, or Tether on the cluster stack (`--cluster`). */
+export type RowSystem = System | "tether-cluster";
 
 /**
  * One line of the table. Latencies in ms; `rate` in frames (or deliveries) per second; `n` is
@@ -13,7 +17,7 @@ import type { System } from "../gen/protocol";
 export interface Row {
   scenario: string;
   case: string;
-  system: System;
+  system: RowSystem;
   n: number;
   p50?: number;
   p99?: number;
@@ -24,6 +28,8 @@ export interface Row {
   delivery?: DeliveryCheck;
   /** % of one core per process while it was measured. */
   cpu?: Record<string, number>;
+  /** Redis CPU per server over the measured phase, and the frames it is divided by (issue 16). */
+  redis?: RedisLoad;
 }
 
 /** A target from issue 8 or 15; `pass` null when the run did not measure it (another scenario, --quick sizes). */

@@ -8,6 +8,7 @@ import { cpuPercent, cpuSecondsSince, markCpu, type Pids } from "./cpu";
 import { checkDelivery, type DeliveryCheck, type ReceiverTotals } from "./delivery";
 import { Histogram, summarize, type LatencySummary } from "./hist";
 import { startRefPair, stopRefPair, type RefNode } from "./ref-nodes";
+import type { RedisLoad } from "./redis-cpu";
 import type { TetherBench } from "./tether";
 import type { System } from "../gen/protocol";
 
@@ -28,6 +29,8 @@ export interface PhaseResult {
   cpu: Record<string, number>;
   /** CPU-seconds per process over the phase (same names as `cpu`): issue 15's CPU per frame. */
   cpuSeconds: Record<string, number>;
+  /** Tether: Redis CPU per server over the phase (INFO cpu), divided by the frames sent. */
+  redis?: RedisLoad;
 }
 
 export interface Rig {
@@ -70,6 +73,7 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
       hostId = host!.id;
       token = host!.token;
     } else {
+      if (!tether.redis) throw new Error(`the ${system} reference needs the single Redis; it does not run on the cluster stack`);
       pair = await startRefPair(system, tether.redis.url, `bench-${system}-${Date.now()}`);
       agentUrl = pair[0]!.url;
       browserUrl = pair[1]!.url;
@@ -80,14 +84,21 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
     ).map((p) => p.length);
     await Promise.all(
       receivers.map((g, i) =>
-        g.call("openReceivers", { system, url: browserUrl, count: counts[i]!, cookie: tether.cookie, origin: tether.origin }),
+        g.call("openReceivers", {
+          system,
+          url: browserUrl,
+          count: counts[i]!,
+          cookie: tether.cookie,
+          origin: tether.origin,
+          idOrder: tether.idOrder,
+        }),
       ),
     );
     await sender!.call("openSender", { system, url: agentUrl, token });
     const pids: Pids =
       system === "tether"
         ? { ...tether.pids(), ...opts.pids }
-        : { [`${system}A`]: pair[0]!.pid, [`${system}B`]: pair[1]!.pid, ...(tether.redis.pid ? { redis: tether.redis.pid } : {}) };
+        : { [`${system}A`]: pair[0]!.pid, [`${system}B`]: pair[1]!.pid, ...tether.redisPids() };
     pids["gen-agent"] = sender!.pid;
     receivers.forEach((g, i) => (pids[`gen-browsers${i + 1}`] = g.pid));
     let n = 0;
@@ -101,11 +112,13 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
       refNodes: pair,
       async phase(label, rate, count) {
         const key = await newKey();
+        const redisEnd = system === "tether" ? await tether.redisCpu.start() : undefined;
         const cpuStart = markCpu(pids);
         const sent = await sender!.call("stream", { key, rate, count, maxBuffered: MAX_BUFFERED });
         const waitMs = 20_000;
         await Promise.all(receivers.map((g) => g.call("waitReceived", { group: key, total: sent.sent, timeoutMs: waitMs })));
         const used = cpuSecondsSince(cpuStart, pids);
+        const redis = await redisEnd?.(sent.sent);
         const parts = await Promise.all(receivers.map((g) => g.call("collect", { group: key })));
         const totals: ReceiverTotals[] = parts.flatMap((p) => p.receivers);
         const hist = Histogram.from(...parts.map((p) => p.hist));
@@ -121,6 +134,7 @@ export async function openRig(system: System, tether: TetherBench, opts: RigOpti
           delivery: checkDelivery(sent.sent, totals),
           cpu: cpuPercent(used),
           cpuSeconds: used.seconds,
+          ...(redis ? { redis } : {}),
         };
       },
       async close() {

@@ -11,6 +11,8 @@ export interface Ctx {
   /** `--profile`: the hubs are CPU-profiled; `output` measures only Tether's max phase. */
   profile: boolean;
   tether: TetherBench;
+  /** The cluster stack's pass of `--cluster`: Tether alone (the references need the single Redis). */
+  cluster: boolean;
   /** Progress on stderr (the report goes to stdout). */
   log(message: string): void;
 }
@@ -40,6 +42,7 @@ export function phaseRow(scenario: string, caseName: string, p: PhaseResult, not
     note: note || `sent ${Math.round(p.sendRate).toLocaleString("en-US")}/s`,
     delivery: p.delivery,
     cpu: p.cpu,
+    ...(p.redis ? { redis: p.redis } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ export const dispatch: Scenario = {
     const [host] = await ctx.tether.createHosts(`dispatch-${Date.now()}`, 1);
     const gen = await Generator.start("dispatch-gen");
     try {
+      const redisEnd = await ctx.tether.redisCpu.start();
       const r = await gen.call("dispatchRun", {
         browserUrl: ctx.tether.hubB.wsUrl,
         cookie: ctx.tether.cookie,
@@ -23,6 +24,8 @@ export const dispatch: Scenario = {
         count,
         timeoutMs: 5000,
       });
+      // Per frame = per command (BullMQ job, the worker's delivery, the agent's finish), the agent's connect included.
+      const redis = await redisEnd(r.sent);
       const l = summarize(Histogram.from(r.hist));
       return {
         scenario: "dispatch",
@@ -45,6 +48,7 @@ export const dispatch: Scenario = {
               idOrderErrors: 0,
             },
             note: "sequential, one hop: api/hub → Redis → agent's hub",
+            redis,
           },
         ],
         targets: [target("dispatch p99", l.p99, "<=", 10, " ms")],

@@ -50,6 +50,7 @@ async function heartbeats(ctx: Ctx, agentsN: number, browsersN: number, seconds:
           count: counts[i]!,
           cookie: ctx.tether.cookie,
           origin: ctx.tether.origin,
+          idOrder: ctx.tether.idOrder,
         }),
       ),
     );
@@ -57,6 +58,7 @@ async function heartbeats(ctx: Ctx, agentsN: number, browsersN: number, seconds:
     const pids: Pids = { ...ctx.tether.pids() };
     agentGens.forEach((g, i) => (pids[`gen-agents${i + 1}`] = g.pid));
     browserGens.forEach((g, i) => (pids[`gen-browsers${i + 1}`] = g.pid));
+    const redisEnd = await ctx.tether.redisCpu.start();
     const cpuStart = markCpu(pids);
     const sent = (await Promise.all(agentGens.map((g) => g.call("fleetHeartbeat", { periodMs: 2000, durationMs: seconds * 1000 })))).reduce(
       (a, r) => a + r.sent,
@@ -64,6 +66,7 @@ async function heartbeats(ctx: Ctx, agentsN: number, browsersN: number, seconds:
     );
     await Promise.all(browserGens.map((g) => g.call("waitReceived", { group: HEARTBEAT_GROUP, total: sent, timeoutMs: 20_000 })));
     const cpu = cpuSince(cpuStart, pids);
+    const redis = await redisEnd(sent, agentsN);
     const got = await Promise.all(browserGens.map((g) => g.call("collect", { group: HEARTBEAT_GROUP })));
     const l = summarize(Histogram.from(...got.map((g) => g.hist)));
     return {
@@ -81,6 +84,7 @@ async function heartbeats(ctx: Ctx, agentsN: number, browsersN: number, seconds:
         got.flatMap((g) => g.receivers),
       ),
       cpu,
+      redis,
       note: `heartbeat → host_update, ${seconds} s${failed ? `, ${failed} agents failed to register` : ""}`,
     };
   } finally {
@@ -99,7 +103,7 @@ export const fanout: Scenario = {
     const results = await compare(
       ctx,
       "fanout",
-      ["bare", "sio", "tether"],
+      ctx.cluster ? ["tether"] : ["bare", "sio", "tether"],
       { receivers: BROWSERS, receiverProcs: 2 },
       warmUp,
       [plan],

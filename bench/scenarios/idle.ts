@@ -138,11 +138,14 @@ export const idle: Scenario = {
     const t = await tetherIdle(ctx, n, secs);
     // Tether's rows stand on their own: a failed reference run is reported (and fails the run) beside them.
     let bareError: string | undefined;
-    const b = await bareIdle(ctx, n, secs).catch((err: unknown) => {
-      bareError = `bare relay: ${err instanceof Error ? err.message : String(err)}`;
-      ctx.log(`idle: ${bareError}`);
-      return undefined;
-    });
+    // Not on the cluster stack: the bare relay runs over the single Redis.
+    const b = ctx.cluster
+      ? undefined
+      : await bareIdle(ctx, n, secs).catch((err: unknown) => {
+          bareError = `bare relay: ${err instanceof Error ? err.message : String(err)}`;
+          ctx.log(`idle: ${bareError}`);
+          return undefined;
+        });
     const ratio = t.withIdle.latency.p99 / t.without.latency.p99;
     return {
       scenario: "idle",
@@ -176,7 +179,11 @@ export const idle: Scenario = {
       ],
       notes: [
         `fresh hub with PING_INTERVAL_MS=${PING_INTERVAL_MS}; output agent on it, browsers on hub B${n < 10_000 ? `; --${ctx.size}: ${n} sockets` : ""}`,
-        `then a fresh bare relay pair: output agent and ${n.toLocaleString("en-US")} idle \`?role=agent\` sockets on its first node, browsers on the second; RSS of that node, read at the same points`,
+        ...(b
+          ? [
+              `then a fresh bare relay pair: output agent and ${n.toLocaleString("en-US")} idle \`?role=agent\` sockets on its first node, browsers on the second; RSS of that node, read at the same points`,
+            ]
+          : []),
       ],
       ...(bareError ? { error: bareError } : {}),
     };

@@ -23,8 +23,10 @@ export const online: Scenario = {
         count: 1,
         cookie: ctx.tether.cookie,
         origin: ctx.tether.origin,
+        idOrder: ctx.tether.idOrder,
       });
       const names = hosts.map((h) => h.name);
+      const redisEnd = await ctx.tether.redisCpu.start();
       const { timings, failed } = await agents.call("fleetConnect", {
         urls: [ctx.tether.hubA.wsUrl],
         tokens: hosts.map((h) => h.token),
@@ -34,6 +36,7 @@ export const online: Scenario = {
         timings: true,
       });
       const { seenAt } = await browsers.call("onlineSeen", { names, timeoutMs: 10_000 });
+      const redis = await redisEnd(n - failed, n);
       const online = new Histogram();
       const registered = new Histogram();
       for (const t of timings) {
@@ -58,6 +61,7 @@ export const online: Scenario = {
             p999: lo.p999,
             max: lo.max,
             delivery: { receivers: 1, expectedEach: n, missing, duplicates: 0, reordered: 0, idOrderErrors: idErrors },
+            redis,
             note: `waves of ${WAVE}${failed ? `, ${failed} agents failed to register` : ""}`,
           },
           {

@@ -21,7 +21,8 @@ export const output: Scenario = {
       { label: "max", rate: 0, count: maxCount },
     ];
     // --profile: only Tether's max phase, so the hubs' profiles are about that.
-    const systems: System[] = ctx.profile ? ["tether"] : ["bare", "sio", "tether"];
+    // The cluster stack: Tether alone (the references relay over the single Redis).
+    const systems: System[] = ctx.profile || ctx.cluster ? ["tether"] : ["bare", "sio", "tether"];
     const plan = ctx.profile ? phases.filter((p) => p.rate === 0) : phases;
     const warmUp = { label: "warm-up", rate: 5000, count: sized(ctx, 2000, 2000, 500) };
     const results = await compare(ctx, "output", systems, { receivers: 3, receiverProcs: 1 }, warmUp, plan, reps);

@@ -62,17 +62,21 @@ export const storm: Scenario = {
       ctx.log("storm: kill -9 hub A");
       const pids: Pids = {
         hubB: hubB.pid,
-        ...(ctx.tether.redis.pid ? { redis: ctx.tether.redis.pid } : {}),
+        ...ctx.tether.redisPids(),
         worker: ctx.tether.stack.worker.pid,
       };
       gens.forEach((g, i) => (pids[`gen-agents${i + 1}`] = g.pid));
       if (ctx.profile) await ctx.tether.toggleProfile();
+      const redisEnd = await ctx.tether.redisCpu.start();
       const cpuStart = markCpu(pids);
       const listen = listenCounters();
       const cutAt = now();
       await hubA.kill9();
       const back = await Promise.all(gens.map((g) => g.call("fleetWaitRegistered", { since: cutAt, timeoutMs: 30_000 })));
       const cpu = cpuSince(cpuStart, pids);
+      // Per frame = per agent registered again (its connect write, and the sweep of hub A's hosts).
+      const registeredAgain = back.reduce((a, b) => a + b.registered, 0);
+      const redis = await redisEnd(registeredAgain, n);
       const listenDelta = describeListenDelta(listen);
       if (ctx.profile) await ctx.tether.toggleProfile(); // hub B's profile covers the storm
       probing = false;
@@ -99,6 +103,7 @@ export const storm: Scenario = {
             note: `${complete ? `all back in ${recoveryMs.toFixed(0)} ms` : `only ${registered}/${n} back in 30 s`}, ${attempts} dials`,
             delivery: { receivers: 1, expectedEach: n, missing: n - registered, duplicates: 0, reordered: 0, idOrderErrors: 0 },
             cpu,
+            redis,
           },
           {
             scenario: "storm",

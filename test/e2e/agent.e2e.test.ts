@@ -12,10 +12,17 @@ import { startStack, type ServiceProcess, type Stack } from "../support/processe
 import { escapeRegExp, expectSameText, outputAt, range, textOf } from "./agent-output";
 import { agentTempDir, spawnAgentProcess, withUrls, type AgentProcess } from "./agent-process";
 
-/** Short keepalive, so unconfirmed output is confirmed within a second and a dead link is seen fast. */
-const PING_INTERVAL_MS = 400;
-/** Longer than an agent restart takes, so a restarted agent finds its command still `running`. */
-const OFFLINE_TIMEOUT_MS = 5000;
+/**
+ * A short keepalive, so output is confirmed within a second or two; not shorter: a socket that
+ * misses one pong is cut, and a loaded machine (the 10 MB test parses its frames here while the
+ * agent streams them) stalls a process for hundreds of milliseconds.
+ */
+const PING_INTERVAL_MS = 1000;
+/**
+ * Much longer than an agent restart or reconnect takes even on a loaded machine, so a restarted
+ * agent finds its command still `running` and a reconnecting one never sees its host go offline.
+ */
+const OFFLINE_TIMEOUT_MS = 15_000;
 const AGENT_VERSION = (JSON.parse(readFileSync(path.join(__dirname, "../../packages/agent/package.json"), "utf8")) as { version: string })
   .version;
 

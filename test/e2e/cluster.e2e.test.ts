@@ -3,9 +3,10 @@
  * `redis-server` children; the api, two hubs and a worker as child processes with
  * `REDIS_URL=redis+cluster://…` and `LOG_PARTITIONS=8`. The seed's scenarios: agents seen online
  * from the other hub, commands streaming their output in order, a browser resuming exactly from
- * its last id (every partition), a hub's `kill -9` turning its hosts offline within the bound, and
+ * its last id (every partition), a run over hosts of every partition, a hub's `kill -9` turning its hosts offline within the bound, and
  * a master killed and failed over while Tether keeps serving, losing no event (or saying `resync`).
  */
+import { partitionOf } from "@tether/core";
 import { startTestCluster, type TestCluster } from "../support/redis-cluster";
 import { startStack, type Stack } from "../support/processes";
 import { connectBrowser, createHost, login, type FrameClient, type BrowserSocket, connectAgent } from "../support/clients";
@@ -29,7 +30,6 @@ beforeAll(async () => {
       REDIS_PREFIX: cluster.prefix,
       LOG_PARTITIONS: String(PARTITIONS),
       OFFLINE_TIMEOUT_MS: String(OFFLINE_TIMEOUT_MS),
-      PING_INTERVAL_MS: "400",
       ADMIN_USER: "admin",
       ADMIN_PASSWORD: "correct-horse",
     },
@@ -136,12 +136,60 @@ test("a browser resumes with ?after= exactly: every partition's missed events, i
   await back.close();
 }, 90_000);
 
-test("a run is refused with a clear 409 (runs across partitions are not built yet) and nothing is recorded", async () => {
-  const res = await post("/api/runs", { target: { host_ids: [agents[0]!.hostId] }, command: "uptime" });
-  expect(res.status).toBe(409);
-  expect(await res.json()).toMatchObject({ error: { code: "runs_unavailable" } });
-  expect((await get("/api/runs")).runs).toEqual([]);
-});
+test("a run over the 8 hosts of every partition, max_parallel 2: all finish, never more than 2 at once, run_update to a browser on the other hub with the counts summed (CONTRACT §6, §7)", async () => {
+  const browser = await browserB();
+  const res = await post("/api/runs", { target: { host_ids: agents.map((a) => a.hostId) }, command: "uptime", max_parallel: 2 });
+  expect(res.status).toBe(202);
+  const { run } = await json(res);
+  // Live counts: the first window may be out (and claimed) already.
+  expect(run).toMatchObject({ status: "running", total: 8, max_parallel: 2 });
+  expect((run.counts.queued as number) + (run.counts.running as number)).toBe(8);
+  const first = await browser.next((f) => f.type === "run_update" && f.payload.run.id === run.id);
+  expect(first.payload).toMatchObject({ run: { status: "running", total: 8, counts: { queued: 8 } } });
+  // Each agent holds its command until two are out (the window full), then answers the oldest:
+  // the next one can only come after that answer.
+  const held: Array<{ agent: FrameClient; id: string }> = [];
+  let received = 0;
+  const answer = () => {
+    while (held.length >= 2 || (held.length && received === agents.length)) {
+      const { agent, id } = held.shift()!;
+      agent.send({ type: "command_finished", payload: { command_id: id, exit_code: 0 } });
+    }
+  };
+  await Promise.all(
+    agents.map(async ({ agent }) => {
+      const f = await agent.next((x) => x.type === "command" && x.payload.command === "uptime", 30_000);
+      received++;
+      held.push({ agent, id: f.payload.command_id as string });
+      answer();
+    }),
+  );
+  const final = await browser.next(
+    (f) => f.type === "run_update" && f.payload.run.id === run.id && f.payload.run.status !== "running",
+    30_000,
+  );
+  expect(final.payload.run).toMatchObject({ status: "finished", total: 8, counts: { succeeded: 8, queued: 0, running: 0 } });
+  const view = await get(`/api/runs/${run.id}`);
+  expect(view.run).toMatchObject({ status: "finished", counts: { succeeded: 8 } });
+  const commands = view.commands as Array<{ id: string; host_id: string; status: string; started_at: number; finished_at: number }>;
+  expect(commands.map((c) => c.host_id)).toEqual(agents.map((a) => a.hostId));
+  expect(commands.every((c) => c.status === "succeeded")).toBe(true);
+  // Each command id names its host's partition (where it was recorded and counted); the run spans several.
+  for (const c of commands) expect(Number.parseInt(c.id.slice(34), 16)).toBe(partitionOf(c.host_id, PARTITIONS));
+  expect(new Set(commands.map((c) => c.id.slice(34))).size).toBeGreaterThan(1);
+  // Never more than 2 running at once, by the commands' own start and finish times.
+  const edges = commands.flatMap((c) => [
+    [c.started_at, 1],
+    [c.finished_at, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let running = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (running += d!));
+  expect(most).toBeLessThanOrEqual(2);
+  expect((await get("/api/runs")).runs.map((r: { id: string }) => r.id)).toContain(run.id);
+  await browser.close();
+}, 60_000);
 
 test("a master killed with -9 fails over to its replica: Tether keeps serving, and a resuming browser loses nothing or is told resync", async () => {
   const browser = await browserB();
@@ -162,6 +210,8 @@ test("a master killed with -9 fails over to its replica: Tether keeps serving, a
     return "complete" as const;
   })();
   const outcome = await Promise.race([resync, complete]);
+  // The other one is dropped: its waiters end when the socket closes below.
+  for (const loser of [resync, complete]) loser.catch(() => undefined);
   if (outcome === "complete") {
     for (const id of after) {
       const seqs = back.frames.filter((f) => f.type === "command_output" && f.payload.command_id === id).map((f) => f.payload.seq);
@@ -177,12 +227,17 @@ test("kill -9 of a hub: its hosts, in every partition, turn offline within 2 × 
   const browser = await browserB();
   const killedAt = Date.now();
   await hubA.kill9();
+  let latest = 0;
   for (const { hostId } of agents) {
-    await browser.next(
+    const offline = await browser.next(
       (f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.status === "offline",
-      2 * OFFLINE_TIMEOUT_MS + 5_000,
+      2 * OFFLINE_TIMEOUT_MS + 10_000,
     );
+    latest = Math.max(latest, offline.ts as number);
   }
-  expect(Date.now() - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 2_000);
+  // When each host turned offline is its event's `ts` (the log's clock, same machine), not when this
+  // loaded test process got around to reading the frame. The bound is 2 × 1500 ms; the 1500 ms on top
+  // are timer scheduling on a shared 2-core machine (three masters, three replicas, four services).
+  expect(latest - killedAt).toBeLessThan(2 * OFFLINE_TIMEOUT_MS + 1_500);
   await browser.close();
 }, 60_000);

@@ -18,7 +18,7 @@ import { readLines, signalOwned, spawnOwned } from "./children";
 import { freePort } from "./ports";
 import { closeClient, newRedisClient, randomPrefix } from "./redis";
 import { findOnPath } from "./redis-binary";
-import { runRedisServer, type RedisChild } from "./redis-secure";
+import { makeTlsFiles, runRedisServer, type RedisChild, type TlsFiles } from "./redis-secure";
 import { tail, withTimeout } from "./wait";
 
 const SLOTS = 16384;
@@ -48,10 +48,19 @@ export interface ClusterNodeState {
 
 /** The running cluster. */
 export interface TestCluster {
-  /** `redis+cluster://127.0.0.1:p1,…` of every node (the seeds; any one would do). */
+  /**
+   * `redis+cluster://127.0.0.1:p1,…` of every node (the seeds; any one would do); with
+   * {@link TestClusterOptions.tls} `rediss+cluster://`. No credentials in it: see {@link TestCluster.urlWith}.
+   */
   readonly url: string;
+  /** {@link TestCluster.url} with `user:password@` (`user` empty: the `default` user's `requirepass`). */
+  urlWith(user: string, password: string): string;
+  /** The CA (and server certificate) of a TLS cluster: pass `tlsFiles.ca` as REDIS_TLS_CA_FILE. */
+  readonly tlsFiles: TlsFiles | undefined;
   /** A random key prefix for the suite (`t` + 12 hex), as {@link import("./redis").TestRedis.prefix}. */
   readonly prefix: string;
+  /** Another random prefix, e.g. one per stack of a suite that shares one cluster. */
+  newPrefix(): string;
   /** Masters first (shard 0, 1, 2), then the replicas in shard order. */
   readonly nodes: readonly ClusterNode[];
   /** Roles and shards as a live node reports them now. */
@@ -81,6 +90,15 @@ export interface TestClusterOptions {
   nodeTimeoutMs?: number;
   /** AOF on, so a restarted node comes back with its data. Default off. */
   appendonly?: boolean;
+  /** `requirepass` on every node (the `default` user's password); replicas authenticate with it too. */
+  requirepass?: string;
+  /** ACL users on every node, each as the words of a `user` directive: `["tether", "on", ">pw", "~*", "&*", "+@all"]`. */
+  users?: string[][];
+  /**
+   * TLS only: `--port 0 --tls-port`, `--tls-cluster yes` (the bus), `--tls-replication yes`, one
+   * server certificate (for 127.0.0.1) from a throwaway CA shared by every node; clients need none.
+   */
+  tls?: boolean;
 }
 
 interface Node {
@@ -100,6 +118,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-cluster-"));
   const count = MASTERS * (1 + (options.replicas ?? 0));
+  const tlsFiles = options.tls ? makeTlsFiles(dir) : undefined;
   const nodes: Node[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -109,12 +128,12 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       fs.rmSync(dir, { recursive: true, force: true });
     })());
   try {
-    for (let i = 0; i < count; i++) nodes.push(await startNode(dir, i, options));
-    await createCluster(nodes, options.replicas ?? 0);
+    for (let i = 0; i < count; i++) nodes.push(await startNode(dir, i, options, tlsFiles));
+    await createCluster(nodes, options.replicas ?? 0, options, tlsFiles);
     const shardStarts = await assignShards(nodes);
     // Masters first, in shard order, then replicas in shard order: nodes[i] is shard i's master.
     nodes.sort((a, b) => Number(a.role === "replica") - Number(b.role === "replica") || a.shard - b.shard);
-    const cluster = handle(nodes, shardStarts, stop);
+    const cluster = handle(nodes, shardStarts, stop, tlsFiles);
     await cluster.waitUntilServing(20_000);
     return cluster;
   } catch (err) {
@@ -126,12 +145,21 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
 // ---------------------------------------------------------------------------------------------
 
 /** Starts one empty cluster-enabled node on free data and bus ports, asking again only if it lost the port race. */
-async function startNode(root: string, i: number, options: TestClusterOptions): Promise<Node> {
+async function startNode(root: string, i: number, options: TestClusterOptions, tlsFiles: TlsFiles | undefined): Promise<Node> {
   const dir = path.join(root, `node-${i}`);
   fs.mkdirSync(dir);
   for (let attempt = 1; ; attempt++) {
     const [port, busPort] = await Promise.all([freePort(), freePort()]);
-    const args = ["--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no"];
+    const args = tlsFiles ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)];
+    args.push("--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no");
+    if (tlsFiles) {
+      args.push("--tls-cert-file", tlsFiles.cert, "--tls-key-file", tlsFiles.key, "--tls-ca-cert-file", tlsFiles.ca);
+      // Clients need no certificate; the nodes' bus and replication links are TLS too, each node
+      // presenting the same server certificate (it is also the client certificate of those links).
+      args.push("--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes");
+    }
+    if (options.requirepass !== undefined) args.push("--requirepass", options.requirepass, "--masterauth", options.requirepass);
+    for (const user of options.users ?? []) args.push("--user", ...user);
     args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf");
     args.push("--cluster-node-timeout", String(options.nodeTimeoutMs ?? 1000));
     // A replica fails over however long its link was down: the test kills, it must take over.
@@ -140,7 +168,9 @@ async function startNode(root: string, i: number, options: TestClusterOptions): 
     try {
       const server = await runRedisServer(args, dir, `cluster:${port}`);
       // Fails fast while the node is down (no offline queue); reconnects when it is back.
-      const client = newRedisClient(`redis://127.0.0.1:${port}`, {
+      const client = newRedisClient(`${tlsFiles ? "rediss" : "redis"}://127.0.0.1:${port}`, {
+        ...(options.requirepass !== undefined && { password: options.requirepass }),
+        ...(tlsFiles && { tls: { ca: fs.readFileSync(tlsFiles.ca) } }),
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         retryStrategy: () => 100,
@@ -153,9 +183,17 @@ async function startNode(root: string, i: number, options: TestClusterOptions): 
 }
 
 /** `redis-cli --cluster create`: slots split evenly over the first three nodes, the rest their replicas. */
-async function createCluster(nodes: readonly Node[], replicas: number): Promise<void> {
+async function createCluster(
+  nodes: readonly Node[],
+  replicas: number,
+  options: TestClusterOptions,
+  tlsFiles: TlsFiles | undefined,
+): Promise<void> {
   const args = ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", String(replicas), "--cluster-yes"];
-  const cli = spawnOwned("redis-cli", args);
+  if (tlsFiles) args.push("--tls", "--cacert", tlsFiles.ca);
+  // The password through the environment, not argv (redis-cli reads REDISCLI_AUTH; no warning either).
+  const env = options.requirepass !== undefined ? { ...process.env, REDISCLI_AUTH: options.requirepass } : process.env;
+  const cli = spawnOwned("redis-cli", args, { env });
   const lines: string[] = [];
   readLines(cli.child, (line) => lines.push(line));
   const exit = await withTimeout(cli.exited, 30_000, () => `redis-cli --cluster create did not finish:\n${tail(lines)}`).catch(
@@ -225,7 +263,7 @@ function parseClusterNodes(text: string): NodeView[] {
     });
 }
 
-function handle(nodes: Node[], shardStarts: readonly number[], stop: () => Promise<void>): TestCluster {
+function handle(nodes: Node[], shardStarts: readonly number[], stop: () => Promise<void>, tlsFiles: TlsFiles | undefined): TestCluster {
   const alive = (n: Node) => n.server !== undefined && n.server.child.exitInfo === undefined;
   const topology = async (): Promise<ClusterNodeState[]> => {
     const asker = nodes.find(alive);
@@ -263,9 +301,14 @@ function handle(nodes: Node[], shardStarts: readonly number[], stop: () => Promi
     }
     return undefined;
   };
+  const seeds = nodes.map((n) => `127.0.0.1:${n.port}`).join(",");
+  const scheme = tlsFiles ? "rediss+cluster" : "redis+cluster";
   return {
-    url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`,
+    url: `${scheme}://${seeds}`,
+    urlWith: (user, password) => `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${seeds}`,
+    tlsFiles,
     prefix: randomPrefix(),
+    newPrefix: randomPrefix,
     nodes: nodes.map((n) => ({
       port: n.port,
       role: n.role,

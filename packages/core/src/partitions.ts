@@ -94,7 +94,8 @@ export function partitionTag(p: number, n: number): string {
 /**
  * The keys that live in a partition: everything a script touches for one host's event (the log,
  * its epoch, the host and command records, the host's team for addressing, the hub's held hosts)
- * and the channels its events ring. The rest is global, low-rate state.
+ * and the channels its events ring, and the runs homed there and the count shards of runs with
+ * commands there. The rest is global, low-rate state.
  */
 export const PARTITION_KEY_NAMES = [
   "log",
@@ -110,10 +111,19 @@ export const PARTITION_KEY_NAMES = [
   "commandOutput",
   "hostCommands",
   "hostPending",
+  // Runs (CONTRACT §6): a run's meta, command list and listing entry live in its home partition
+  // (partitionOf(run id)); its counts are sharded, one per partition holding its commands, so a
+  // command's transition bumps its run's counts in the command's own slot.
+  "runs",
+  "runsByTime",
+  "runsDirty",
+  "runMeta",
+  "runCounts",
+  "runCommands",
 ] as const satisfies ReadonlyArray<keyof Keys>;
 export type PartitionKeyName = (typeof PARTITION_KEY_NAMES)[number];
 
-/** Keys that stay one per deployment: users, sessions, teams, hub liveness, tokens, runs, audit, BullMQ. */
+/** Keys that stay one per deployment: users, sessions, teams, hub liveness, tokens, audit, BullMQ. */
 export type GlobalKeys = Omit<Keys, PartitionKeyName>;
 
 export interface PartitionedKeys extends GlobalKeys {

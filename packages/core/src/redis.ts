@@ -231,19 +231,61 @@ export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: Cl
  */
 export function createClusterClient(target: ClusterTarget, role: RedisRole, log: Logger, extra: ClusterOptions = {}): Cluster {
   const cluster = new Cluster(target.nodes, clusterOptions(target, role, extra));
-  let lastError = "";
+  // The last error of each source (a node's address, or "" for the cluster's own): a node's
+  // WRONGPASS and the cluster's "Failed to refresh slots cache" alternate on every retry.
+  const lastErrors = new Map<string, string>();
   const onError = (err: Error, node?: string) => {
-    // Once per distinct error and outage, as for the single client; the address names the node, never a password.
-    if (err.message !== lastError) log.warn({ role, node, err: err.message }, "redis cluster error");
-    lastError = err.message;
+    // Once per distinct error, source and outage, as for the single client; the address names the node, never a password.
+    if (lastErrors.get(node ?? "") !== err.message) log.warn({ role, node, err: err.message }, "redis cluster error");
+    lastErrors.set(node ?? "", err.message);
   };
+  // ioredis asks a node for the slots on a throwaway connection whose own error (a certificate
+  // the CA did not sign, a refused connect) it drops: only "Connection is closed." arrives. Once
+  // per node and outage, one connection of our own, with the same options, tells the cause.
+  const probed = new Set<string>();
   cluster.on("error", (err: Error) => onError(err));
-  cluster.on("node error", (err: Error, node: string) => onError(err, node));
+  cluster.on("node error", (err: Error, node: string) => {
+    const closed = err.message === CONNECTION_CLOSED;
+    if (closed && probed.has(node)) return; // its cause is logged already
+    onError(err, node);
+    if (!closed) return;
+    probed.add(node);
+    void connectError(target, node).then((cause) => cause && onError(cause, node));
+  });
   cluster.on("ready", () => {
-    if (lastError) log.info({ role }, "redis cluster reconnected");
-    lastError = "";
+    if (lastErrors.size > 0) log.info({ role }, "redis cluster reconnected");
+    lastErrors.clear();
+    probed.clear();
   });
   return cluster;
+}
+
+/** ioredis' message for a command on a connection that went away (it names no cause). */
+const CONNECTION_CLOSED = "Connection is closed.";
+
+/** Connects once to one cluster node (`host:port`) with the cluster's node options; resolves with the error, if any. */
+async function connectError(target: ClusterTarget, node: string): Promise<Error | undefined> {
+  const colon = node.lastIndexOf(":");
+  const probe = new Redis({
+    ...target.options.redisOptions,
+    host: node.slice(0, colon),
+    port: Number(node.slice(colon + 1)),
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectionName: "tether-probe",
+  });
+  let first: Error | undefined;
+  probe.on("error", (err: Error) => (first ??= err));
+  try {
+    await probe.connect();
+    return undefined;
+  } catch (err) {
+    return first ?? (err as Error);
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /**
@@ -291,7 +333,15 @@ export async function checkPartitionCount(redis: RedisClient, keys: { prefix: st
   ]);
 }
 
-/** Resolves once the connection is ready (or rejects after `timeoutMs`). */
+/** A node's reply to AUTH (or to a command before it) that no retry can change: the credentials are wrong. */
+const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/;
+
+/**
+ * Resolves once the connection is ready (or rejects after `timeoutMs`). A cluster node that
+ * refuses the credentials rejects at once with a {@link ConfigError} naming REDIS_URL (never the
+ * URL: it holds the password): a cluster client would otherwise retry the slots refresh forever
+ * and report only "Failed to refresh slots cache".
+ */
 export function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -303,11 +353,18 @@ export function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void>
       cleanup();
       resolve();
     };
+    const onNodeError = (err: Error, node: string) => {
+      if (!AUTH_REFUSED.test(err.message)) return;
+      cleanup();
+      reject(new ConfigError([`REDIS_URL: the Redis Cluster node ${node} refused the credentials (${err.message})`]));
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off("ready", onReady);
+      redis.off("node error", onNodeError);
     };
     redis.on("ready", onReady);
+    if (isCluster(redis)) redis.on("node error", onNodeError);
   });
 }
 

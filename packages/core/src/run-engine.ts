@@ -67,10 +67,16 @@ export class RunEngine {
     if (!read) return "idle";
     const { base, state } = read;
     if (state.status !== "running") {
-      await store.clean(runId, null);
+      await store.clean(runId, state, true);
       return "idle";
     }
     const now = clock.now();
+    if (state.reserved) {
+      // A release across partitions whose un-holds may not all have run (its process died, or
+      // it is running now): finished before anything is decided on the window (idempotent).
+      await store.completeReservation(runId, state.reserved, now, state);
+      return "again";
+    }
     const plan = planRunStep(state, now);
     if (plan.release > 0) {
       await store.release(runId, state, plan.release, now);

@@ -23,6 +23,18 @@ export interface RunState {
   failures: number;
   /** Bumped by every count change. */
   changes: number;
+  /**
+   * With more than one partition: the count shards read, one per partition holding the run's
+   * commands (and its home), each with its own `changes` (what a guarded clean compares).
+   * Counts, `active`, `failures` and `changes` above are their sums.
+   */
+  shards?: Array<{ partition: number; changes: number }>;
+  /**
+   * With more than one partition: a range of commands [from, to) the home step reserved (moved
+   * `next` past) whose un-hold steps, one per partition, may not all have run yet. It is completed
+   * before anything else is decided, so the window never counts a command twice or not at all.
+   */
+  reserved?: { from: number; to: number } | null;
 }
 
 /** What one step does; the stepper applies it under guards and steps again. */

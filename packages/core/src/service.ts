@@ -79,19 +79,20 @@ export async function runService<R extends RedisRole>(
   opsApp.disable("x-powered-by");
   opsApp.use(opsRoutes(ops));
   const opsServer = await listen(opsApp, config.OPS_PORT, config.OPS_HOST);
-  await Promise.all(connections.map((r) => whenReady(r, 30_000)));
   const first = connections[0];
-  if (first) {
-    // LOG_PARTITIONS is fixed at a deployment's first start: a different count is refused here, before any write.
-    const keys = createPartitionedKeys(config.REDIS_PREFIX, config.LOG_PARTITIONS, { cluster: isCluster(first) });
-    try {
+  try {
+    // A cluster that refuses the credentials is a ConfigError here (whenReady), as is a changed LOG_PARTITIONS.
+    await Promise.all(connections.map((r) => whenReady(r, 30_000)));
+    if (first) {
+      // LOG_PARTITIONS is fixed at a deployment's first start: a different count is refused here, before any write.
+      const keys = createPartitionedKeys(config.REDIS_PREFIX, config.LOG_PARTITIONS, { cluster: isCluster(first) });
       await checkPartitionCount(first, keys, config.LOG_PARTITIONS);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      log.error({ err: err.message }, "refusing to start");
-      process.stderr.write(`tether: ${err.message}\n`);
-      process.exit(1);
     }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error({ err: err.message }, "refusing to start");
+    process.stderr.write(`tether: ${err.message}\n`);
+    process.exit(1);
   }
   const service_ = await wire({ config, log, metrics, clock: systemClock, redis, app });
   running.service = service_;

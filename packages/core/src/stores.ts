@@ -42,8 +42,7 @@ export function createStores(
   const parts = new PartitionSet(keys, logs);
   const macs = new RecordMacs(config.SESSION_SECRET, { count: (kind) => metrics.forgedRecords.labels(kind), log: opts.log });
   const commands = new CommandStore(redis, parts, config.OUTPUT_MAX_AGE_MS);
-  // Runs over one partition until RunStore takes them all (issue 16).
-  const runs = new RunStore(redis as Redis, keys.all[0]!, logs[0]!, commands, config.NODE_ID ?? "tether");
+  const runs = new RunStore(redis, parts, commands, config.NODE_ID ?? "tether");
   // Whoever changes a command of a run acts on the run at once (DESIGN "Runs are event-sourced").
   const runEngine = new RunEngine({ store: runs, clock: opts.clock ?? systemClock, log: opts.log });
   commands.onRunChange = (runId) => void runEngine.kick(runId);

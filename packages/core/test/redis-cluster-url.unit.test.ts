@@ -1,5 +1,6 @@
+import { Cluster } from "ioredis";
 import { ConfigError, loadConfig } from "../src/config";
-import { clusterOptions, clusterTarget, isClusterUrl, redisTarget } from "../src/redis";
+import { clusterOptions, clusterTarget, isClusterUrl, redisTarget, whenReady } from "../src/redis";
 
 /** The issues of the ConfigError `step` throws (fails the test if it throws nothing or something else). */
 const issuesOf = (step: () => unknown): string[] => {
@@ -92,5 +93,34 @@ describe("redis+cluster:// URLs (CONTRACT §7)", () => {
     expect(issuesOf(() => loadConfig({ REDIS_URL: "redis+cluster://h1:7000", REDIS_SENTINELS: "s1:26379" }))).toEqual([
       "REDIS_SENTINELS: not with a Redis Cluster REDIS_URL (a cluster fails over by itself)",
     ]);
+  });
+});
+
+describe("whenReady on a cluster (issue 16 point 6: credentials refused at start)", () => {
+  // A real ioredis Cluster that never connects (lazyConnect): its events are what whenReady reads.
+  const idle = () => new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
+
+  test.each([
+    ["WRONGPASS invalid username-password pair or user is disabled."],
+    ["NOAUTH Authentication required."],
+    ["NOPERM User tether has no permissions to run the 'cluster|slots' command"],
+  ])("a node's %s rejects at once with a ConfigError naming REDIS_URL and the node, not the URL", async (reply) => {
+    const cluster = idle();
+    const ready = whenReady(cluster, 60_000);
+    cluster.emit("node error", new Error(reply), "10.0.0.7:7001");
+    const err = await ready.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([`REDIS_URL: the Redis Cluster node 10.0.0.7:7001 refused the credentials (${reply})`]);
+    cluster.disconnect();
+  });
+
+  test("any other node error is waited out: ready after it resolves", async () => {
+    const cluster = idle();
+    const ready = whenReady(cluster, 60_000);
+    cluster.emit("node error", new Error("Connection is closed."), "10.0.0.7:7001");
+    cluster.emit("node error", new Error("connect ECONNREFUSED 10.0.0.7:7001"), "10.0.0.7:7001");
+    cluster.emit("ready");
+    await expect(ready).resolves.toBeUndefined();
+    cluster.disconnect();
   });
 });

@@ -24,8 +24,9 @@ afterAll(async () => {
 /** One "process": its own stores and engine over the shared connection. `kicks: false` = it dies before stepping. */
 function proc(keys: Keys, kicks = true) {
   const log = new EventLog({ redis, keys, maxLen: 100_000 });
-  const commands = new CommandStore(redis, PartitionSet.single(log));
-  const runs = new RunStore(redis, keys, log, commands, "test");
+  const parts = PartitionSet.single(log);
+  const commands = new CommandStore(redis, parts);
+  const runs = new RunStore(redis, parts, commands, "test");
   const engine = new RunEngine({ store: runs, clock: systemClock });
   if (kicks) commands.onRunChange = (id) => void engine.kick(id);
   return { commands, runs, engine };

@@ -12,7 +12,6 @@ import {
   SYSTEM_ACTOR,
   createCommandSigner,
   createStores,
-  isCluster,
   queuePrefix,
   migrateRecordMacs,
   SESSION_COOKIE,
@@ -189,10 +188,6 @@ export function createApi(deps: ApiDeps): Api {
       clock,
       maxRunHosts: config.MAX_RUN_HOSTS,
       commandTtlMs: config.COMMAND_TTL_MS,
-      runsUnavailable:
-        keys.partitions > 1 || isCluster(redis.command)
-          ? "runs are not available on a Redis Cluster or with LOG_PARTITIONS > 1 in this version; dispatch to each host instead"
-          : undefined,
     }),
   );
   api.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));

@@ -282,7 +282,6 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     errors: {
       400: "`unknown_host` (an id in `target.host_ids`), `empty_target`, `too_many_hosts` (over MAX_RUN_HOSTS), `several_teams` (name `target.team_id`).",
       403: '`{"error":"forbidden"}`: viewers may not run commands.',
-      409: "`runs_unavailable`: this deployment runs on a Redis Cluster or with LOG_PARTITIONS > 1, where runs are not available yet (CONTRACT §7 deviation, issue 16).",
     },
   },
   {

@@ -17,6 +17,7 @@ import {
   decideHost,
   expireJobId,
   hostTeam,
+  newCommandId,
   requestedBy,
   zeroCounts,
   type AuditLog,
@@ -43,12 +44,6 @@ export interface RunRoutesDeps {
   maxRunHosts: number;
   /** COMMAND_TTL_MS: how long each command of a run may wait, from the run's creation. */
   commandTtlMs: number;
-  /**
-   * Why runs cannot be created in this deployment, or undefined when they can. A run's steps
-   * still span its commands' partitions in one Lua call, which a Redis Cluster or more than one
-   * partition cannot take (issue 16: runs across partitions are not built yet).
-   */
-  runsUnavailable?: string;
 }
 
 const unknownRun = () => new HttpError(404, "unknown_run", "no such run");
@@ -92,7 +87,6 @@ export function runRoutes(deps: RunRoutesDeps): Router {
   router.post("/", async (req, res) => {
     const p = principalOf(req);
     const body = parseOr400(CreateRunBodySchema, req.body);
-    if (deps.runsUnavailable !== undefined) throw new HttpError(409, "runs_unavailable", deps.runsUnavailable);
     const tooLarge = commandFrameTooLarge(
       { command: body.command, args: body.args, timeoutMs: body.timeout_ms },
       deps.dispatch.maxFrameBytes,
@@ -132,11 +126,12 @@ export function runRoutes(deps: RunRoutesDeps): Router {
       ...(body.max_parallel !== undefined ? { max_parallel: body.max_parallel } : {}),
       stop_on_failure: body.stop_on_failure ?? false,
     };
-    // Each command signed for its own host, here where the request is accepted (CONTRACT §5).
+    // Each command signed for its own host, here where the request is accepted (CONTRACT §5); its
+    // id names its host's partition (LOG_PARTITIONS), where it is recorded and counted.
     const commands: Command[] = targets.map((h) =>
       deps.dispatch.signer.sign(
         {
-          id: randomUUID(),
+          id: newCommandId(h.id, deps.runs.partitions),
           host_id: h.id,
           command: body.command,
           args,
