@@ -134,7 +134,9 @@ export function commandsSuite(backend: StackBackend): void {
     for (let seq = 0; seq < N; seq++) agent.send(output(command.id, seq, `${seq}\n`));
     agent.send({ type: "command_finished", payload: { command_id: command.id, exit_code: 0 } });
     for (const b of [b1, b2]) {
-      await b.next((f) => f.type === "command_finished" && f.payload.command_id === command.id, 30_000);
+      const fin = await b.next((f) => f.type === "command_finished" && f.payload.command_id === command.id, 30_000);
+      // First what ended it: a `lost` here means the agent's socket went (its close says why).
+      expect({ status: fin.payload.status, agentClosed: agent.closeInfo }).toEqual({ status: "succeeded", agentClosed: undefined });
       const seqs = b.frames.filter((f) => f.type === "command_output" && f.payload.command_id === command.id).map((f) => f.payload.seq);
       expect(seqs.length).toBe(N);
       expect(seqs.every((s, i) => s === i)).toBe(true);
