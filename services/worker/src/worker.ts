@@ -83,6 +83,20 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
 
   const onFailed = (job: Job | undefined, err: Error) => log.warn({ job: job?.id, name: job?.name, err: err.message }, "job failed");
 
+  const upsertSchedulers = async () => {
+    await presenceQueue.upsertJobScheduler(
+      "sweep",
+      { every: config.SWEEP_INTERVAL_MS },
+      { name: "sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
+    );
+    await runsQueue.upsertJobScheduler(
+      "runs-sweep",
+      { every: config.SWEEP_INTERVAL_MS },
+      { name: "runs-sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
+    );
+  };
+  let reupsert: NodeJS.Timeout | undefined;
+
   return {
     async start() {
       for (const q of [presenceQueue, commandQueue, runsQueue]) q.on("error", (err) => log.warn({ err: err.message }, "queue error"));
@@ -114,20 +128,23 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
       }
       // A Job Scheduler (BullMQ's successor to repeatable jobs): one sweep per interval, however
       // many workers run; upsert is idempotent.
-      await presenceQueue.upsertJobScheduler(
-        "sweep",
-        { every: config.SWEEP_INTERVAL_MS },
-        { name: "sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
-      );
-      await runsQueue.upsertJobScheduler(
-        "runs-sweep",
-        { every: config.SWEEP_INTERVAL_MS },
-        { name: "runs-sweep", opts: { removeOnComplete: true, removeOnFail: 10 } },
-      );
+      await upsertSchedulers();
       await Promise.all(workers.map((w) => w.waitUntilReady()));
+      // Each iteration of a scheduler is added when the one before it starts; a write lost in a
+      // failover (a replica promoted before it had the next iteration) would end the chain and
+      // with it every dead-hub sweep. Upserting again adds the next iteration when none is
+      // pending and keeps the pending one's slot otherwise.
+      reupsert = setInterval(
+        () => {
+          upsertSchedulers().catch((err: Error) => log.warn({ err: err.message }, "job scheduler refresh failed"));
+        },
+        Math.max(1_000, 4 * config.SWEEP_INTERVAL_MS),
+      );
+      reupsert.unref();
       log.info("worker ready");
     },
     async close() {
+      clearInterval(reupsert);
       runEngine.close();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([presenceQueue.close(), commandQueue.close(), runsQueue.close()]);
