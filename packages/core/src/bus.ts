@@ -40,6 +40,22 @@ export type OfflineCheckJob = z.infer<typeof OfflineCheckJobSchema>;
 /** Deterministic BullMQ job id (no ':' allowed) so a check is scheduled once per connection. */
 export const offlineJobId = (hostId: string, epoch: number) => `offline-${hostId}-${epoch}`;
 
+/**
+ * How every offline check is queued (by a hub when a socket closes or it shuts down, by the
+ * worker's sweep for a dead hub): after `delay`, under its deterministic id. A check that fails
+ * (its Redis failing over) is tried again with backoff, for about 6 s, and a check that failed for
+ * good is not kept: a kept one would hold its id, and a later `add` of the same check (the next
+ * sweep of the same hub) would be ignored, leaving the host online for ever.
+ */
+export const offlineJobOptions = (hostId: string, epoch: number, delay: number) => ({
+  jobId: offlineJobId(hostId, epoch),
+  delay,
+  attempts: 6,
+  backoff: { type: "exponential" as const, delay: 200 },
+  removeOnComplete: true,
+  removeOnFail: true,
+});
+
 /** A dispatched command, waiting for a worker to record and deliver it. */
 export const DispatchJobSchema = z.object({ command: CommandSchema });
 export type DispatchJob = z.infer<typeof DispatchJobSchema>;

@@ -2,7 +2,7 @@ import type { WebSocket } from "ws";
 import type { Queue } from "bullmq";
 import { AgentToHubSchema, CloseCode, ErrorCode, type AgentToHub, type Host } from "@tether/protocol";
 import {
-  offlineJobId,
+  offlineJobOptions,
   type Clock,
   type HostChannelMessage,
   type HostStore,
@@ -309,7 +309,7 @@ export class Agents {
       await deps.presenceQueue.add(
         "offline",
         { host_id: conn.hostId, epoch: conn.epoch },
-        { jobId: offlineJobId(conn.hostId, conn.epoch), delay: deps.offlineTimeoutMs, removeOnComplete: true, removeOnFail: 100 },
+        offlineJobOptions(conn.hostId, conn.epoch, deps.offlineTimeoutMs),
       );
     } catch (err) {
       // The hub's liveness key keeps the host in its set; the worker's sweep is the safety net.
@@ -348,7 +348,7 @@ export class Agents {
         deps.presenceQueue.add(
           "offline",
           { host_id: c.hostId, epoch: c.epoch },
-          { jobId: offlineJobId(c.hostId, c.epoch), delay: deps.offlineTimeoutMs, removeOnComplete: true, removeOnFail: 100 },
+          offlineJobOptions(c.hostId, c.epoch, deps.offlineTimeoutMs),
         ),
       ),
     ).catch((err: Error) => deps.log.warn({ err: err.message }, "could not schedule offline checks at shutdown"));

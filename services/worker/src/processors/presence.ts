@@ -1,7 +1,7 @@
 import type { Job, Queue } from "bullmq";
 import {
   OfflineCheckJobSchema,
-  offlineJobId,
+  offlineJobOptions,
   type Clock,
   type CommandStore,
   type HostStore,
@@ -36,9 +36,10 @@ export interface PresenceDeps {
 export async function runOfflineCheck(deps: PresenceDeps, job: Job): Promise<string> {
   const data = OfflineCheckJobSchema.parse(job.data);
   const now = deps.clock.now();
-  // A hub declared dead that is beating again (it was cut off from Redis, not killed) still
-  // holds its agents: its hosts stay online.
+  // A hub declared dead that is beating again (it was cut off from Redis, or its key was lost in
+  // a failover, not killed) still holds its agents: its hosts stay online.
   if (data.node !== undefined && (await deps.redis.exists(deps.keys.hubAlive(data.node)))) {
+    await restoreHeld(deps, data.host_id, data.epoch, data.node);
     deps.metrics.offlineChecks.inc({ result: "skipped" });
     return "skipped";
   }
@@ -67,6 +68,24 @@ export async function runOfflineCheck(deps: PresenceDeps, job: Job): Promise<str
 }
 
 /**
+ * Puts a host back in the set of the hub that still holds it, if its record says so (same epoch,
+ * same node, online). A sweep that took a live hub for dead forgot the hub and its hosts; the hub
+ * says them again on its next beat, but a sweep that read the hub's liveness key before that beat
+ * can forget them once more after it (nothing orders the two), and a hub killed before its next
+ * beat would then never be swept: its hosts online for ever. Every host a sweep forgot has this
+ * check scheduled, so the record, the authority, restores what the sweep removed.
+ */
+async function restoreHeld(deps: PresenceDeps, hostId: string, epoch: number, node: string): Promise<void> {
+  await deps.hosts.update(hostId, (h, meta) =>
+    meta.epoch === epoch && meta.node === node && h.status === "online"
+      ? { host: null, extraOps: [{ cmd: "HSET", key: deps.keys.forHost(hostId).hubHosts(node), args: [hostId, String(epoch)] }] }
+      : null,
+  );
+  // The hub is alive (just checked): it belongs in the set the sweep reads.
+  await deps.redis.sadd(deps.keys.hubs, node);
+}
+
+/**
  * Sweep: hubs whose liveness key expired died without a word (`kill -9`); schedule the offline
  * check of each host they held (a newer connection elsewhere makes it a no-op), then forget them.
  * Also trims the event log by age. Idempotent: several workers may sweep at once.
@@ -88,14 +107,17 @@ export async function runSweep(deps: PresenceDeps): Promise<{ deadHubs: string[]
     const delay = Math.max(deps.offlineTimeoutMs - deps.hubTtlMs, Math.floor(deps.hubTtlMs / 2));
     for (const [hostId, epochText] of Object.entries(held)) {
       const epoch = Number(epochText);
-      await deps.presenceQueue.add(
-        "offline",
-        { host_id: hostId, epoch, node },
-        { jobId: offlineJobId(hostId, epoch), delay, removeOnComplete: true, removeOnFail: 100 },
-      );
+      await deps.presenceQueue.add("offline", { host_id: hostId, epoch, node }, offlineJobOptions(hostId, epoch, delay));
     }
-    // Forgotten only once every check is scheduled; a crash before this sweeps the hub again.
-    await Promise.all(keys.all.map((k) => redis.del(k.hubHosts(node))));
+    // Forgotten only once every check is scheduled; a crash before this sweeps the hub again. Only
+    // the entries read: one the hub wrote since (it beat again) stays, and each one removed has
+    // its check scheduled above (which restores it if the hub is alive after all).
+    await Promise.all(
+      keys.all.flatMap((k, i) => {
+        const fields = Object.keys(shares[i]!);
+        return fields.length > 0 ? [redis.hdel(k.hubHosts(node), ...fields)] : [];
+      }),
+    );
     await redis.srem(keys.hubs, node);
     // A hub that stopped cleanly handed its hosts over already; only a silent death leaves some.
     const n = Object.keys(held).length;
