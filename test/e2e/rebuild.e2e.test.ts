@@ -43,10 +43,11 @@ async function projection(): Promise<Record<string, unknown>> {
   return out;
 }
 
-const rebuild = (...args: string[]) =>
+const rebuild = (...args: string[]) => rebuildWith({}, ...args);
+const rebuildWith = (env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, ["--import", "tsx", "scripts/rebuild.ts", ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, REDIS_URL: stack.redis.url, REDIS_PREFIX: stack.redis.prefix, LOG_LEVEL: "warn" },
+    env: { PATH: process.env.PATH, REDIS_URL: stack.redis.url, REDIS_PREFIX: stack.redis.prefix, LOG_LEVEL: "warn", ...env },
     encoding: "utf8",
   });
 
@@ -109,4 +110,19 @@ test("a trimmed log is refused unless --force", async () => {
   expect(refused.status).toBe(2);
   expect(refused.stderr).toMatch(/trimmed/);
   expect(rebuild("--force").status).toBe(0);
+});
+
+test("a partitioned log (LOG_PARTITIONS > 1, or a Redis Cluster) is refused with exit 2, before anything is touched", async () => {
+  // A run's command order spans partitions and lives in no log, so this version cannot fold it back (docs/design.md).
+  const prefix = `${stack.redis.prefix}p`;
+  const partitioned = rebuildWith({ REDIS_PREFIX: prefix, LOG_PARTITIONS: "4" });
+  expect(partitioned.status).toBe(2);
+  expect(partitioned.stderr).toBe("tether rebuild: only a single Redis with LOG_PARTITIONS=1 can be rebuilt by this version\n");
+  expect(await redis.keys(`${prefix}*`)).toEqual([]);
+  // On a cluster URL it refuses before connecting (nothing listens on port 1).
+  const cluster = rebuildWith({ REDIS_URL: "redis+cluster://127.0.0.1:1", REDIS_PREFIX: prefix });
+  expect(cluster.status).toBe(2);
+  expect(cluster.stderr).toMatch(/only a single Redis with LOG_PARTITIONS=1/);
+  // --force does not override it either.
+  expect(rebuildWith({ REDIS_PREFIX: prefix, LOG_PARTITIONS: "4" }, "--force").status).toBe(2);
 });
