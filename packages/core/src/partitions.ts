@@ -52,6 +52,29 @@ export function partitionOf(hostId: string, n: number): number {
 export const partitionRangeStart = (p: number, n: number): number => Math.floor((p * CLUSTER_SLOTS) / n);
 
 /**
+ * Where each BullMQ queue lives on a cluster: one slot per queue (its scripts touch several of its
+ * keys), at 1/6, 1/2 and 5/6 of the slots, so that on 3 masters with the usual even split each
+ * queue has a master of its own (by name they all hashed into the last third: every job on one
+ * master). `presence` carries a dead hub's storm of offline checks, so it sits in the middle
+ * third, whose master serves one partition fewer of 8 (3/2/3).
+ */
+const QUEUE_SLOTS: Record<string, number> = { commands: 2730, presence: 8192, runs: 13653 };
+
+/**
+ * The hash tag of a queue on a cluster: `<queue>~<k>` with the smallest base-36 k that hashes to the
+ * queue's slot ({@link QUEUE_SLOTS}; another queue name is its own tag). Fixed forever, like the
+ * partition tags: the queue's keys are found by it.
+ */
+export function queueTag(queue: string): string {
+  const slot = QUEUE_SLOTS[queue];
+  if (slot === undefined) return queue;
+  for (let k = 0; ; k++) {
+    const tag = `${queue}~${k.toString(36)}`;
+    if (calculateSlot(tag) === slot) return tag;
+  }
+}
+
+/**
  * Slot → the shortest tag hashing to it: the base-36 form of the smallest k ≥ 0 whose CRC16 is that
  * slot (every slot is reached by k < 36^4). Built on first use (~60 ms, once per process), never at import.
  */

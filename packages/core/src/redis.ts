@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis"
 import { KEY_COUNT_FIRST_SCRIPTS } from "./lua/scripts";
 import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
-import { MAX_PARTITIONS } from "./partitions";
+import { MAX_PARTITIONS, queueTag } from "./partitions";
 
 /** A connection of any REDIS_URL: a single node (or Sentinel's primary) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -215,6 +215,11 @@ export function clusterOptions(target: ClusterTarget, role: RedisRole, extra: Cl
     // called with their key count first would be grouped by the count and mix masters' slots.
     autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
     shardedSubscribers: role === "subscriber",
+    // Ask for the slot map every second. ioredis refreshes it only when a MOVED reply is retried,
+    // and it does not retry a pipeline (auto-pipelined calls included) whose replies mix a MOVED
+    // with anything else (ioredis issue #2075): after a failover the client then kept sending the
+    // moved slots to their old node, every call failing with MOVED, for ever.
+    slotsRefreshInterval: 1_000,
     ...extra,
     redisOptions: {
       ...target.options.redisOptions,
@@ -300,13 +305,13 @@ export function createRedisClient(target: RedisTarget | string, role: RedisRole,
 /**
  * The BullMQ prefix of one queue. On a single Redis it is `bullPrefix` as it always was (every
  * queue under `<prefix>:bull`). On a cluster each of a queue's keys must share a slot (BullMQ's
- * scripts touch several), so the prefix ends in a hash tag naming the queue: `<bullPrefix>:{<queue>}`
- * (`<prefix>:g:bull:{<queue>}` from the cluster's `{g}`-tagged global keys),
- * one slot per queue, the queues spread over the masters.
+ * scripts touch several), so the prefix ends in a hash tag naming the queue: `<bullPrefix>:{<queue>~<k>}`
+ * (`<prefix>:g:bull:{presence~…}` from the cluster's `{g}`-tagged global keys), one slot per queue,
+ * the queues' slots spread over the masters ({@link queueTag}).
  */
 export function queuePrefix(bullPrefix: string, queue: string, client: RedisClient): string {
   // Braces in bullPrefix would be the tag instead (the first `{…}` wins): dropped on a cluster.
-  return isCluster(client) ? `${bullPrefix.replace(/[{}]/g, "")}:{${queue}}` : bullPrefix;
+  return isCluster(client) ? `${bullPrefix.replace(/[{}]/g, "")}:{${queueTag(queue)}}` : bullPrefix;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   isCluster,
   loadConfig,
   queuePrefix,
+  queueTag,
   redisTarget,
   whenReady,
   type RedisClient,
@@ -73,7 +74,8 @@ test("a redis+cluster:// URL gives a Cluster client; keys on every master read b
 test("BullMQ: a queue and a worker on the cluster run a job, every key of the queue in one slot", async () => {
   const bullPrefix = createKeys(cluster.prefix).bullPrefix;
   const prefix = queuePrefix(bullPrefix, QueueName.COMMANDS, bullmq);
-  expect(prefix).toBe(`${cluster.prefix}:bull:{${QueueName.COMMANDS}}`);
+  expect(prefix).toBe(`${cluster.prefix}:bull:{${queueTag(QueueName.COMMANDS)}}`);
+  expect(prefix).toMatch(/:bull:\{commands~[0-9a-z]+\}$/);
   const opts = { connection: bullmq, prefix };
   const queue = new Queue(QueueName.COMMANDS, opts);
   const worker = new Worker(QueueName.COMMANDS, async (job) => ({ doubled: (job.data as { n: number }).n * 2 }), opts);
@@ -97,6 +99,22 @@ test("BullMQ: a queue and a worker on the cluster run a job, every key of the qu
     await worker.close();
     await queue.close();
   }
+});
+
+test("the three BullMQ queues live on three different masters (their names alone hashed to one)", async () => {
+  const client = command as Cluster;
+  const bullPrefix = createKeys(cluster.prefix).bullPrefix;
+  const slotOf = (key: string) => client.cluster("KEYSLOT", key);
+  const queues = [QueueName.PRESENCE, QueueName.COMMANDS, QueueName.RUNS];
+  const slots = await Promise.all(queues.map((q) => slotOf(`${queuePrefix(bullPrefix, q, bullmq)}:${q}:wait`)));
+  expect(slots).toEqual([8192, 2730, 13653]);
+  // Which master serves each slot, as the cluster itself says (CLUSTER SLOTS: [start, end, [host, port, id], …]).
+  const ranges = await client.cluster("SLOTS");
+  const owner = (slot: number) => ranges.find(([a, b]) => a <= slot && slot <= b)![2]![2];
+  expect(new Set(slots.map(owner)).size).toBe(3);
+  // By name alone they would share one.
+  const byName = await Promise.all(queues.map((q) => slotOf(`{${q}}`)));
+  expect(new Set(byName.map(owner)).size).toBe(1);
 });
 
 test("sessions: express-session through connect-redis round-trips on the cluster", async () => {
