@@ -13,6 +13,7 @@ import {
 import { runOfflineCheck, runSweep, type PresenceDeps } from "./processors/presence";
 import { runCancelDeadline, runDispatch, runExpire, type CommandDeps } from "./processors/commands";
 import { runSweepRuns } from "./processors/runs";
+import { WorkerWatchdog } from "./watchdog";
 
 export interface WorkerDeps {
   config: Pick<
@@ -77,7 +78,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
     nodeId: config.NODE_ID,
     commandTtlMs: config.COMMAND_TTL_MS,
   };
-  let workers: Worker[] = [];
+  let watchdogs: WorkerWatchdog[] = [];
   // A job held by a worker that died is retried once its lock lapses and a stalled check runs.
   const lock = { lockDuration: config.JOB_LOCK_MS, stalledInterval: config.JOB_LOCK_MS };
 
@@ -100,36 +101,43 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
   return {
     async start() {
       for (const q of [presenceQueue, commandQueue, runsQueue]) q.on("error", (err) => log.warn({ err: err.message }, "queue error"));
-      const presence = new Worker(
-        QueueName.PRESENCE,
-        async (job) => (job.name === "sweep" ? runSweep(presenceDeps) : runOfflineCheck(presenceDeps, job)),
-        { ...queueOpts(QueueName.PRESENCE), concurrency: 16, ...lock },
-      );
-      const cmds = new Worker(
-        QueueName.COMMANDS,
-        async (job) =>
-          job.name === "expire"
-            ? runExpire(commandDeps, job)
-            : job.name === "cancel"
-              ? runCancelDeadline(commandDeps, job)
-              : runDispatch(commandDeps, job),
-        { ...queueOpts(QueueName.COMMANDS), concurrency: 32, ...lock },
-      );
+      const presenceJob = async (job: Job) => (job.name === "sweep" ? runSweep(presenceDeps) : runOfflineCheck(presenceDeps, job));
+      const commandJob = async (job: Job) =>
+        job.name === "expire"
+          ? runExpire(commandDeps, job)
+          : job.name === "cancel"
+            ? runCancelDeadline(commandDeps, job)
+            : runDispatch(commandDeps, job);
       // Runs whose stepper died (a hub or api killed mid-step) are stepped here (DESIGN "Runs are event-sourced").
-      const runsWorker = new Worker(QueueName.RUNS, async () => runSweepRuns(runEngine), {
-        ...queueOpts(QueueName.RUNS),
-        concurrency: 1,
-        ...lock,
-      });
-      workers = [presence, cmds, runsWorker];
-      for (const w of workers) {
-        w.on("error", (err) => log.warn({ err: err.message }, "worker error"));
-        w.on("failed", onFailed);
-      }
+      const runsJob = async () => runSweepRuns(runEngine);
+      const watched = (queue: Queue, make: () => Worker) =>
+        new WorkerWatchdog(
+          queue,
+          () => {
+            const w = make();
+            w.on("error", (err) => log.warn({ queue: queue.name, err: err.message }, "worker error"));
+            w.on("failed", onFailed);
+            return w;
+          },
+          // The sweep makes work every SWEEP_INTERVAL_MS, so a worker quiet for 4 of them with work due is wedged.
+          { staleMs: Math.max(2_000, 4 * config.SWEEP_INTERVAL_MS), checkMs: Math.max(500, config.SWEEP_INTERVAL_MS), log },
+        );
+      watchdogs = [
+        watched(
+          presenceQueue,
+          () => new Worker(QueueName.PRESENCE, presenceJob, { ...queueOpts(QueueName.PRESENCE), concurrency: 16, ...lock }),
+        ),
+        watched(
+          commandQueue,
+          () => new Worker(QueueName.COMMANDS, commandJob, { ...queueOpts(QueueName.COMMANDS), concurrency: 32, ...lock }),
+        ),
+        watched(runsQueue, () => new Worker(QueueName.RUNS, runsJob, { ...queueOpts(QueueName.RUNS), concurrency: 1, ...lock })),
+      ];
       // A Job Scheduler (BullMQ's successor to repeatable jobs): one sweep per interval, however
       // many workers run; upsert is idempotent.
       await upsertSchedulers();
-      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      await Promise.all(watchdogs.map((w) => w.current.waitUntilReady()));
+      for (const w of watchdogs) w.start();
       // Each iteration of a scheduler is added when the one before it starts; a write lost in a
       // failover (a replica promoted before it had the next iteration) would end the chain and
       // with it every dead-hub sweep. Upserting again adds the next iteration when none is
@@ -146,7 +154,7 @@ export function createWorker(deps: WorkerDeps): TetherWorker {
     async close() {
       clearInterval(reupsert);
       runEngine.close();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(watchdogs.map((w) => w.close()));
       await Promise.all([presenceQueue.close(), commandQueue.close(), runsQueue.close()]);
     },
     async collect() {
