@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import calculateSlot from "cluster-key-slot";
-import { GLOBAL_TAG, QueueName } from "@tether/core";
+import { GLOBAL_TAG, QueueName, queueTag } from "@tether/core";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
 import { clusterPhases, honestParagraph, renderClusterTable, renderLayout, type ClusterLayout } from "./lib/cluster-report";
@@ -94,10 +94,12 @@ async function main(): Promise<number> {
             partitions: tether.partitionMasters.flatMap((name, p) => (name === m.name ? [p] : [])),
           })),
           others: Object.fromEntries(
-            [GLOBAL_TAG, ...Object.values(QueueName)].map((tag) => {
+            [GLOBAL_TAG, ...Object.values(QueueName)].map((name) => {
+              // A queue's keys sit under its own tag (queueTag), not its name.
+              const tag = name === GLOBAL_TAG ? name : queueTag(name);
               const slot = calculateSlot(tag);
               const port = ranges.find((r) => slot >= r.start && slot <= r.end)?.port;
-              const label = tag === GLOBAL_TAG ? `{${tag}} (users, sessions, hub liveness, audit)` : `BullMQ ${tag}`;
+              const label = name === GLOBAL_TAG ? `{${tag}} (users, sessions, hub liveness, audit)` : `BullMQ ${name} {${tag}}`;
               return [label, tether.redisServers.find((s) => s.port === port)?.name ?? "?"];
             }),
           ),
