@@ -26,6 +26,7 @@ export class WorkerWatchdog {
   private lastSeen = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private looking = false;
+  private closed = false;
   /** How many times the worker was replaced. */
   replaced = 0;
 
@@ -55,6 +56,7 @@ export class WorkerWatchdog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await this.worker.close();
   }
@@ -70,7 +72,8 @@ export class WorkerWatchdog {
     const quietMs = Date.now() - this.lastSeen;
     if (quietMs < this.opts.staleMs) return "busy";
     const due = await this.dueJobs();
-    if (due === 0) return "idle";
+    // A look still reading the queue when close() came must not start a worker nobody closes.
+    if (due === 0 || this.closed) return "idle";
     this.opts.log.warn(
       { queue: this.queue.name, due, quiet_ms: quietMs },
       "BullMQ worker took no job for a while though some were due; replacing it",

@@ -51,29 +51,30 @@ function setup(name: string) {
       },
     },
   );
+  /** Resolves once `n` jobs have run (polled every 20 ms; the caller bounds it). */
+  const ranAtLeast = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (ran.length >= n ? resolve() : setTimeout(check, 20));
+      check();
+    });
   /** Resolves once `n` more looks have been taken. */
   const looks = async (n: number) => {
     for (let i = 0; i < n; i++) await new Promise<void>((r) => waiters.push(r));
   };
-  return { queue, dog, ran, verdicts, looks };
+  return { queue, dog, ran, verdicts, looks, ranAtLeast };
 }
 
 test("a worker that takes nothing while jobs are due is replaced, and the jobs run", async () => {
-  const { queue, dog, ran, verdicts } = setup("wedged");
+  const { queue, dog, ran, verdicts, ranAtLeast } = setup("wedged");
   try {
     await dog.current.waitUntilReady();
     dog.start();
     const first = dog.current;
-    const done = (n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => (ran.length >= n ? resolve() : setTimeout(check, 20));
-        check();
-      });
     await queue.add("before", {});
-    await withTimeout(done(1), 5_000, () => `ran ${ran.join(",")}`);
+    await withTimeout(ranAtLeast(1), 5_000, () => `ran ${ran.join(",")}`);
     await first.pause(); // wedged: open, silent, taking nothing
     await queue.add("during", {});
-    await withTimeout(done(2), 10_000, () => `ran ${ran.join(",")}; verdicts ${verdicts.join(",")}`);
+    await withTimeout(ranAtLeast(2), 10_000, () => `ran ${ran.join(",")}; verdicts ${verdicts.join(",")}`);
     expect(ran).toEqual(["before", "during"]);
     expect(dog.replaced).toBe(1);
     expect(dog.current).not.toBe(first);
@@ -85,20 +86,13 @@ test("a worker that takes nothing while jobs are due is replaced, and the jobs r
 });
 
 test("a delayed job overdue under a wedged worker counts as due too", async () => {
-  const { queue, dog, ran, verdicts } = setup("overdue");
+  const { queue, dog, ran, verdicts, ranAtLeast } = setup("overdue");
   try {
     await dog.current.waitUntilReady();
     await dog.current.pause(true);
     dog.start();
     await queue.add("later", {}, { delay: 200 });
-    await withTimeout(
-      new Promise<void>((resolve) => {
-        const check = () => (ran.length >= 1 ? resolve() : setTimeout(check, 20));
-        check();
-      }),
-      10_000,
-      () => `verdicts ${verdicts.join(",")}`,
-    );
+    await withTimeout(ranAtLeast(1), 10_000, () => `verdicts ${verdicts.join(",")}`);
     expect(ran).toEqual(["later"]);
     expect(dog.replaced).toBe(1);
   } finally {
