@@ -56,60 +56,51 @@ function liveConn(ws: WebSocket): BrowserConn {
   return conn;
 }
 
+let sockets: Awaited<ReturnType<typeof pair>>;
+beforeEach(async () => {
+  sockets = await pair();
+});
+afterEach(() => sockets.close());
+
 test("frames of several relayed messages in one turn reach the socket in one write, in order", async () => {
-  const sockets = await pair();
   const { server, client } = sockets;
-  try {
-    const conn = liveConn(server);
-    const counts = countWrites(server);
-    const got = received(client, 3);
-    // Three published messages parsed from one read of the subscription: one offer each.
-    conn.offer([event(1)]);
-    conn.offer([event(2)]);
-    conn.offer([event(3)]);
-    expect(counts).toEqual({ writes: 0, writevs: 0 });
-    expect((await got).map((m) => (JSON.parse(m) as { payload: { n: number } }).payload.n)).toEqual([1, 2, 3]);
-    expect(counts).toEqual({ writes: 0, writevs: 1 });
-  } finally {
-    await sockets.close();
-  }
+  const conn = liveConn(server);
+  const counts = countWrites(server);
+  const got = received(client, 3);
+  // Three published messages parsed from one read of the subscription: one offer each.
+  conn.offer([event(1)]);
+  conn.offer([event(2)]);
+  conn.offer([event(3)]);
+  expect(counts).toEqual({ writes: 0, writevs: 0 });
+  expect((await got).map((m) => (JSON.parse(m) as { payload: { n: number } }).payload.n)).toEqual([1, 2, 3]);
+  expect(counts).toEqual({ writes: 0, writevs: 1 });
 });
 
 test("an offer in a later turn is written in that turn, not held for another", async () => {
-  const sockets = await pair();
   const { server, client } = sockets;
-  try {
-    const conn = liveConn(server);
-    const counts = countWrites(server);
-    const first = received(client, 1);
-    conn.offer([event(1)]);
-    await first;
-    client.removeAllListeners("message");
-    const second = received(client, 1);
-    conn.offer([event(2)]);
-    // Written by the end of this turn (the microtask), with nothing else to come along.
-    await Promise.resolve();
-    expect(counts.writes + counts.writevs).toBe(2);
-    expect(JSON.parse((await second)[0]!)).toMatchObject({ payload: { n: 2 } });
-  } finally {
-    await sockets.close();
-  }
+  const conn = liveConn(server);
+  const counts = countWrites(server);
+  const first = received(client, 1);
+  conn.offer([event(1)]);
+  await first;
+  client.removeAllListeners("message");
+  const second = received(client, 1);
+  conn.offer([event(2)]);
+  // Written by the end of this turn (the microtask), with nothing else to come along.
+  await Promise.resolve();
+  expect(counts.writes + counts.writevs).toBe(2);
+  expect(JSON.parse((await second)[0]!)).toMatchObject({ payload: { n: 2 } });
 });
 
 test("a frame the socket already has is not written again, and other sends keep their place", async () => {
-  const sockets = await pair();
   const { server, client } = sockets;
-  try {
-    const conn = liveConn(server);
-    const got = received(client, 3);
-    conn.offer([event(1)]);
-    conn.sendRaw('{"type":"error"}');
-    conn.offer([event(1), event(2)]);
-    const messages = await got;
-    expect(messages[0]).toContain('"n":1');
-    expect(messages[1]).toBe('{"type":"error"}');
-    expect(messages[2]).toContain('"n":2');
-  } finally {
-    await sockets.close();
-  }
+  const conn = liveConn(server);
+  const got = received(client, 3);
+  conn.offer([event(1)]);
+  conn.sendRaw('{"type":"error"}');
+  conn.offer([event(1), event(2)]);
+  const messages = await got;
+  expect(messages[0]).toContain('"n":1');
+  expect(messages[1]).toBe('{"type":"error"}');
+  expect(messages[2]).toContain('"n":2');
 });
