@@ -20,6 +20,7 @@ type Handlers = { [K in OpName]: (args: Ops[K]["args"]) => Promise<Ops[K]["resul
 
 const handlers: Handlers = {
   openReceivers: async (a) => ({ opened: await receivers.open(a.system, a.url, a.count, a.cookie, a.origin, a.idOrder) }),
+  expectStreams: async (a) => ({ streams: receivers.expectStreams(a.group, a.keys) }),
   waitReceived: async (a) => ({ complete: await pollUntil(() => receivers.complete(a.group, a.total), a.timeoutMs) }),
   collect: async (a) => {
     const c = receivers.collect(a.group);

@@ -25,6 +25,11 @@ export interface Ops {
     args: { system: System; url: string; count: number; cookie?: string; origin?: string; idOrder?: "global" | "host" };
     result: { opened: number };
   };
+  /**
+   * Make every receiver's state for these streams of `group` now, before the measured phase (the
+   * heartbeat scenarios: one per host), so the receivers do not allocate it while they measure.
+   */
+  expectStreams: { args: { group: string; keys: string[] }; result: { streams: number } };
   /** Wait until every receiver has `total` distinct frames in `group` (or the timeout). */
   waitReceived: { args: { group: string; total: number; timeoutMs: number }; result: { complete: boolean } };
   /** Per-receiver delivery totals and the merged latency histogram of a group. */

@@ -96,6 +96,13 @@ class Receiver {
     else this.lastIds.set(orderKey, id);
   }
 
+  /** Make the state of these streams of `group` now (see Receivers.expectStreams). */
+  expect(group: string, keys: readonly string[]): void {
+    let streams = this.groups.get(group);
+    if (!streams) this.groups.set(group, (streams = new Map()));
+    for (const key of keys) if (!streams.has(key)) streams.set(key, new SeqState());
+  }
+
   record(group: string, key: string, seq: number, sentAt: number, hists: Map<string, Histogram>): void {
     const t = now();
     let streams = this.groups.get(group);
@@ -189,6 +196,18 @@ export class Receivers {
       if (hb !== undefined && host.metrics?.t !== undefined) r.record(HEARTBEAT_GROUP, host.id, hb, host.metrics.t, this.hists);
       if (host.status === "online" && host.hostname !== undefined && !r.online.has(host.hostname)) r.online.set(host.hostname, now());
     }
+  }
+
+  /**
+   * Each receiver's state for these streams, made before the measured phase. Made lazily, at each
+   * stream's first frame, 25 receivers × 2,000 heartbeating hosts are 50,000 new long-lived
+   * objects (each keyed by a slice that keeps its whole frame's text alive) in this process within
+   * the phase's first 2 s: scavenges of 10–44 ms each, every ~200 ms, which held up the frames
+   * waiting to be read and were counted as Tether's latency (issue 15.3, see bench/RESULTS.md).
+   */
+  expectStreams(group: string, keys: readonly string[]): number {
+    for (const r of this.all) r.expect(group, keys);
+    return this.all.length * keys.length;
   }
 
   complete(group: string, total: number): boolean {

@@ -54,6 +54,7 @@ async function heartbeats(ctx: Ctx, agentsN: number, browsersN: number, seconds:
         }),
       ),
     );
+    await Promise.all(browserGens.map((g) => g.call("expectStreams", { group: HEARTBEAT_GROUP, keys: hosts.map((h) => h.id) })));
     ctx.log(`fanout: heartbeats for ${seconds} s`);
     const pids: Pids = { ...ctx.tether.pids() };
     agentGens.forEach((g, i) => (pids[`gen-agents${i + 1}`] = g.pid));

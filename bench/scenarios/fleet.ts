@@ -64,6 +64,7 @@ export const fleet: Scenario = {
       const connectRedis = await redisEnd(registered, n);
 
       ctx.log(`fleet: ${registered} online in ${(connectMs / 1000).toFixed(1)} s; heartbeats every ${PERIOD_MS} ms for ${seconds} s`);
+      await browserGens[0]!.call("expectStreams", { group: HEARTBEAT_GROUP, keys: hosts.map((h) => h.id) });
       redisEnd = await ctx.tether.redisCpu.start();
       cpuStart = markCpu(pids);
       const sent = (

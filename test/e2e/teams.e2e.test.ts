@@ -209,6 +209,33 @@ test("a host moved from team A to B vanishes for team A (host_removed), the admi
   await watcher.close();
 });
 
+test("an online agent's host renamed and moved by the API keeps its new name and team through the agent's next heartbeats", async () => {
+  const made = await call(admin, "POST", "/api/hosts", { name: "beater", team_id: ids.teamA });
+  const hostId = made.body.host.id as string;
+  const { agent } = await connectRegisteredAgent(hubA.wsUrl, made.body.token, { hostname: "beater" });
+  const watcher = await browser(admin, hubB);
+  await watcher.next("hosts");
+  const beat = async (n: number) => {
+    agent.send({ type: "heartbeat", payload: { metrics: { n } } });
+    return (await watcher.next((f) => f.type === "host_update" && f.payload.host.id === hostId && f.payload.host.metrics?.n === n)).payload
+      .host;
+  };
+  // The hub's own copy of the host is made by these (each heartbeat after the first writes from it).
+  await beat(1);
+  await beat(2);
+  const patched = await call(admin, "PATCH", `/api/hosts/${hostId}`, { name: "beater-renamed", team_id: ids.teamB });
+  expect(patched.body.host).toMatchObject({ name: "beater-renamed", team_id: "team-b", status: "online" });
+  expect(await beat(3)).toMatchObject({ name: "beater-renamed", team_id: "team-b", status: "online", metrics: { n: 3 } });
+  expect(await beat(4)).toMatchObject({ name: "beater-renamed", team_id: "team-b", metrics: { n: 4 } });
+  expect((await call(admin, "GET", `/api/hosts/${hostId}`)).body.host).toMatchObject({
+    name: "beater-renamed",
+    team_id: "team-b",
+    metrics: { n: 4 },
+  });
+  await agent.close();
+  await watcher.close();
+});
+
 test("API tokens: at most the owner's role, Bearer on REST only (no cookie, no Origin), never a socket; an agent token never REST", async () => {
   expect((await call(viewerCookie, "POST", "/api/tokens", { name: "up", role: "operator" })).status).toBe(403);
   const made = await call(operatorCookie, "POST", "/api/tokens", { name: "ci" });

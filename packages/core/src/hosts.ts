@@ -3,7 +3,7 @@ import type { Cluster, Redis } from "ioredis";
 import { DEFAULT_TEAM, type FleetEvent, type Host } from "@tether/protocol";
 import type { Op } from "./event-log";
 import type { PartitionSet } from "./partition-set";
-import { casUpdate } from "./projection";
+import { casUpdate, type RecordCache } from "./projection";
 import { hostTokenMacFields, type RecordMacs } from "./record-mac";
 
 /** A host's private state, beside its public projection. */
@@ -174,8 +174,12 @@ export class HostStore {
    * Read-modify-write one host with compare-and-set on its version. `mutate` gets the current
    * host and meta and returns the change, or null for none. Returns the new host, or null when
    * the host does not exist or `mutate` declined.
+   *
+   * `cache` (the hub's, of a host it holds): the state this writer's last update left, tried
+   * before a read (see RecordCache). It holds no token hash: on a copy `meta.token` is "", so a
+   * `mutate` that checks the token declines there and decides again on the stored state.
    */
-  async update(id: string, mutate: (host: Host, meta: HostMeta) => HostChange | null): Promise<Host | null> {
+  async update(id: string, mutate: (host: Host, meta: HostMeta) => HostChange | null, cache?: RecordCache<Host>): Promise<Host | null> {
     const { keys, log } = this.parts.ofHost(id);
     const res = await casUpdate<Host>({
       log,
@@ -183,6 +187,7 @@ export class HostStore {
       id,
       metaKey: keys.hostMeta(id),
       parse: parseHost,
+      cache,
       mutate: (host, raw) => {
         const change = mutate(host, toMeta(raw));
         if (!change) return null;
@@ -197,6 +202,7 @@ export class HostStore {
         };
       },
     });
+    if (cache?.known) delete cache.known.meta.token;
     return res?.value ?? null;
   }
 

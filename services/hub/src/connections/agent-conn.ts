@@ -1,6 +1,6 @@
 import type { WebSocket } from "ws";
-import type { OutputFrame } from "@tether/protocol";
-import type { Clock, Logger } from "@tether/core";
+import type { Host, OutputFrame } from "@tether/protocol";
+import type { Clock, Logger, RecordCache } from "@tether/core";
 import { WarnLimit } from "./warn-limit";
 import type { BadFrames } from "./frame-guard";
 import type { KeepAliveEntry } from "./keepalive";
@@ -35,7 +35,7 @@ const NOT_READY = Promise.resolve(false);
  * keepalive entry, rate bucket, bad-frame times, grace timer): a hub holding 10,000 idle agents
  * holds 10,000 of these and no closure, listener or helper object per socket (issue 15.4).
  */
-export class AgentConn implements KeepAliveEntry, Bucket, BadFrames {
+export class AgentConn implements KeepAliveEntry, Bucket, BadFrames, RecordCache<Host> {
   /** The presence write has started (on `register`, on another first frame, or after a grace). */
   connecting = false;
   /** Connection epoch given by the presence write; 0 until it is done. */
@@ -59,6 +59,11 @@ export class AgentConn implements KeepAliveEntry, Bucket, BadFrames {
   badAt: number[] | undefined = undefined;
   /** Until the presence write starts: the register grace timer. */
   grace: NodeJS.Timeout | undefined = undefined;
+  /**
+   * RecordCache: the host as this connection's last heartbeat or register left it, so the next
+   * one is one Redis call (a guarded write) rather than a read and a write. Set by the first.
+   */
+  known: RecordCache<Host>["known"] = undefined;
 
   constructor(
     readonly ws: WebSocket,

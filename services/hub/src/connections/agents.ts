@@ -274,7 +274,11 @@ export class Agents {
   private async write(conn: AgentConn, change: (h: Host) => Host): Promise<Host | null> {
     try {
       return await conn.track(
-        this.deps.hosts.update(conn.hostId, (h, meta) => (meta.epoch === conn.epoch && h.status === "online" ? { host: change(h) } : null)),
+        this.deps.hosts.update(
+          conn.hostId,
+          (h, meta) => (meta.epoch === conn.epoch && h.status === "online" ? { host: change(h) } : null),
+          conn,
+        ),
       );
     } catch (err) {
       // Once a minute at most per socket: a heartbeat flood against a failing store is one line.
