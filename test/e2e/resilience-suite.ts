@@ -21,7 +21,9 @@ import {
 import { request } from "../support/http";
 import { agentTempDir, spawnAgentProcess, type AgentProcess } from "./agent-process";
 
-const PING_INTERVAL_MS = 300;
+// Short enough that an agent finds a dead link within a few seconds (2.5 intervals), long enough
+// that a pause of this test process (a GC) never looks like a silent browser to a hub.
+const PING_INTERVAL_MS = 1000;
 const OFFLINE_TIMEOUT_MS = 4000;
 /** A command that prints `line 1` … `line N`, one every ~10 ms. */
 const lines = (n: number) => ["sh", "-c", `for i in $(seq 1 ${n}); do echo "line $i"; sleep 0.01; done`];
