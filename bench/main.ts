@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --scenario NAME[,NAME…]] [--quick | --smoke] [--profile | --cluster] [--out DIR]`
+ * `npm run bench [-- --scenario NAME[,NAME…]] [--quick | --smoke] [--profile | --cluster] [--tsx] [--out DIR]`
  *
- * Starts its own throwaway Redis, the api, the worker and two hubs as separate processes, runs
- * the scenarios with load generators in forked processes (loopback only, bounded counts and
- * durations), prints the table (delivery verdict first) and writes bench/results/<time>.json.
+ * Starts its own throwaway Redis, the api, the worker and two hubs as separate processes (as they
+ * ship: bundled by scripts/build.ts first, then `node services/<name>/dist/main.js`; with --tsx
+ * the TypeScript through tsx, as `npm start` runs it), runs the scenarios with load generators in
+ * forked processes (loopback only, bounded counts and durations), prints the table (delivery
+ * verdict first) and writes bench/results/<time>.json.
  * With --profile the hubs are CPU-profiled (like --cpu-prof) and their top self-time functions printed.
  * With --cluster the scenarios run twice, on the single Redis and then on a 3-master Redis Cluster
  * with LOG_PARTITIONS=8 (rows `tether-cluster`, Tether alone, no `run`), and a table gives Redis
@@ -18,6 +20,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import calculateSlot from "cluster-key-slot";
 import { GLOBAL_TAG, QueueName, queueTag } from "@tether/core";
+import { buildServices } from "../scripts/build";
 import { startTether, openFileLimit, type TetherBench } from "./lib/tether";
 import { deliveryFailures, renderReport, type ScenarioResult } from "./lib/report";
 import { clusterPhases, honestParagraph, renderClusterTable, renderLayout, type ClusterLayout } from "./lib/cluster-report";
@@ -44,6 +47,7 @@ async function main(): Promise<number> {
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
       cluster: { type: "boolean", default: false },
+      tsx: { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
@@ -130,8 +134,14 @@ async function main(): Promise<number> {
     `starting redis${withCluster ? " and, beside it, a 3-master Redis Cluster (LOG_PARTITIONS=8), each with" : ","} api, worker, 2 hubs${profileDir ? " (hubs CPU-profiled)" : ""}`,
   );
   // Both stacks start at once (start-up is most of a short run's time); the one not measured idles.
-  const startingSingle = startTether({ profileDir });
-  const startingCluster = withCluster ? startTether({ cluster: true }) : undefined;
+  const built = !(values.tsx ?? false);
+  if (built) {
+    const t0 = Date.now();
+    await buildServices();
+    log(`built the services (scripts/build.ts) in ${Date.now() - t0} ms; running services/<name>/dist/main.js`);
+  }
+  const startingSingle = startTether({ profileDir, built });
+  const startingCluster = withCluster ? startTether({ cluster: true, built }) : undefined;
   // Observed now (an unobserved rejection would end the process); a failed start is reported by its pass.
   startingCluster?.catch(() => undefined);
   // Both stacks stay up until both passes are done: each pass runs beside the other stack idling, alike.
@@ -177,7 +187,7 @@ async function main(): Promise<number> {
   }
   const elapsed = (Date.now() - started) / 1000;
   const header = [
-    `Tether bench ${size === "full" ? "full" : `--${size}`}${profile ? " --profile" : ""}${withCluster ? " --cluster" : ""}, ${new Date(started).toISOString()}, ${elapsed.toFixed(0)} s`,
+    `Tether bench ${size === "full" ? "full" : `--${size}`}${profile ? " --profile" : ""}${withCluster ? " --cluster" : ""}${built ? "" : " --tsx"}, ${new Date(started).toISOString()}, ${elapsed.toFixed(0)} s`,
     `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), Node ${process.version}, load average at start ${load1.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)}`,
     rev,
   ].join("\n");

@@ -82,7 +82,7 @@ const PROFILE_HOOK = path.join(__dirname, "cpu-profile-hook.cjs");
  * (cpu-profile-hook.cjs); with `cluster`, Tether runs on a 3-master Redis Cluster (no replicas)
  * with LOG_PARTITIONS=8 instead of one Redis.
  */
-export async function startTether(options: { profileDir?: string; cluster?: boolean } = {}): Promise<TetherBench> {
+export async function startTether(options: { profileDir?: string; cluster?: boolean; built?: boolean } = {}): Promise<TetherBench> {
   let redis: TestRedis | undefined;
   let cluster: TestCluster | undefined;
   let stack: Stack | undefined;
@@ -101,11 +101,11 @@ export async function startTether(options: { profileDir?: string; cluster?: bool
       // nodes[i] is shard i's master: m0 serves the slots from 0.
       servers = cluster.nodes.filter((n) => n.role === "master").map((n) => ({ name: `m${n.shard}`, port: n.port, pid: n.pid }));
       // startStack's own single Redis stands by unused (REDIS_URL above wins), as in the cluster e2e.
-      stack = await startStack({ hubs: 0, env });
+      stack = await startStack({ hubs: 0, env, built: options.built });
     } else {
       redis = await startTestRedis();
       servers = [{ name: "redis", port: redis.port, pid: redis.pid }];
-      stack = await startStack({ hubs: 0, redis, env });
+      stack = await startStack({ hubs: 0, redis, env, built: options.built });
     }
     meter = new RedisCpuMeter(servers);
     const hubEnv: Record<string, string> = options.profileDir

@@ -11,12 +11,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { BUILT_SERVICES, buildServices, builtEntry } from "../../scripts/build";
 import { startTestRedis, type TestRedis } from "../support/redis";
-import { startService, type ServiceProcess } from "../support/processes";
+import { builtArgs, startService, type ServiceProcess } from "../support/processes";
 import { connectAgent, connectBrowser, createHost, login, request } from "../support/clients";
 
 jest.setTimeout(240_000);
 const ROOT = path.resolve(__dirname, "../..");
-const builtArgs = (name: (typeof BUILT_SERVICES)[number]) => ["--enable-source-maps", builtEntry(name)];
 
 let redis: TestRedis;
 // Production requires a signing key for the services that sign (api, hub).

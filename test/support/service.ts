@@ -4,6 +4,7 @@
  * (last 200 lines) for error messages; `TETHER_TEST_VERBOSE=1` echoes it to stderr.
  */
 import path from "node:path";
+import { builtEntry, type BuiltService } from "../../scripts/build";
 import { readLines, signalOwned, spawnOwned, type ExitInfo, type OwnedChild } from "./children";
 import { request } from "./http";
 import { freePort } from "./ports";
@@ -15,6 +16,9 @@ export type { ExitInfo } from "./children";
 export type ServiceKind = "api" | "hub" | "worker" | "all";
 
 const ROOT = path.resolve(__dirname, "../..");
+
+/** Node's arguments for a service's built JavaScript, as the image runs it (`nodeArgs` below). */
+export const builtArgs = (kind: BuiltService): string[] => ["--enable-source-maps", builtEntry(kind)];
 
 /** Entry file per kind, relative to the repo root. */
 export const SERVICE_ENTRIES: Record<ServiceKind, string> = {

@@ -6,7 +6,7 @@ import type { Cluster } from "ioredis";
 import { freePort } from "./ports";
 import { startTestRedis, type TestRedis } from "./redis";
 import type { TestCluster } from "./redis-cluster";
-import { startService, type ServiceKind, type ServiceProcess } from "./service";
+import { builtArgs, startService, type ServiceKind, type ServiceProcess } from "./service";
 
 /** `LOG_PARTITIONS` of a stack on a cluster unless {@link StackOptions.partitions} says otherwise (issue 16 point 6). */
 export const CLUSTER_PARTITIONS = 8;
@@ -27,6 +27,11 @@ export interface StackOptions {
   cluster?: TestCluster;
   /** `LOG_PARTITIONS` on a cluster; default {@link CLUSTER_PARTITIONS}. */
   partitions?: number;
+  /**
+   * Run the built JavaScript (`services/<kind>/dist/main.js`, `npm run build`), as the image and
+   * the Kubernetes manifests do, instead of the TypeScript through tsx. The caller builds first.
+   */
+  built?: boolean;
 }
 
 /**
@@ -98,8 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const admin = { username: env.ADMIN_USER!, password: env.ADMIN_PASSWORD! };
     const tag = randomBytes(3).toString("hex");
-    const launch = async (kind: ServiceKind, extra: Record<string, string>): Promise<ServiceProcess> => {
-      const service = await startService(kind, { ...env, ...extra });
+    const launch = async (kind: Exclude<ServiceKind, "all">, extra: Record<string, string>): Promise<ServiceProcess> => {
+      const service = await startService(kind, { ...env, ...extra }, options.built ? { nodeArgs: builtArgs(kind) } : {});
       started.push(service);
       return service;
     };
