@@ -15,7 +15,8 @@
  * Development and the tests keep running the TypeScript through tsx.
  */
 import { spawnSync } from "node:child_process";
-import { cp } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build, type BuildOptions, type Plugin } from "esbuild";
 
@@ -58,15 +59,32 @@ export function serviceBuildOptions(name: BuiltService): BuildOptions {
 /** The Lua scripts (read at run time, see packages/core/src/lua/scripts.ts). */
 const LUA_DIR = path.join(ROOT, "packages/core/src/lua");
 
-/** Bundles every service (in parallel; esbuild takes well under a second for all three), each with the Lua scripts beside it. */
+/**
+ * Bundles every service (in parallel; esbuild takes well under a second for all three), each with
+ * the Lua scripts beside it. Every file is replaced whole (written aside, then renamed over the
+ * old one): tests and the bench build while services started from an earlier build may be
+ * reading these files, and must see the old file or the new one, never a truncated one.
+ */
 export async function buildServices(): Promise<void> {
   await Promise.all(
     BUILT_SERVICES.map(async (name) => {
-      await build(serviceBuildOptions(name));
+      const { outputFiles } = await build({ ...serviceBuildOptions(name), write: false });
       const dist = path.join(ROOT, path.dirname(builtEntry(name)));
-      await cp(LUA_DIR, dist, { recursive: true, filter: (src) => src === LUA_DIR || src.endsWith(".lua") });
+      await mkdir(dist, { recursive: true });
+      const lua = (await readdir(LUA_DIR)).filter((f) => f.endsWith(".lua"));
+      await Promise.all([
+        ...outputFiles.map((f) => replaceFile(f.path, f.contents)),
+        ...lua.map(async (f) => replaceFile(path.join(dist, f), await readFile(path.join(LUA_DIR, f)))),
+      ]);
     }),
   );
+}
+
+/** Write `file` aside under a name of its own, then rename it over `file` (atomic on one filesystem). */
+async function replaceFile(file: string, contents: Uint8Array): Promise<void> {
+  const aside = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(aside, contents);
+  await rename(aside, file);
 }
 
 async function main(): Promise<void> {
