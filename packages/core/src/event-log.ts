@@ -163,9 +163,9 @@ export class EventLog {
   }
 
   /**
-   * `hash[id]` and the whole `metaKey` hash as of one moment. A script rather than MULTI: it is
-   * auto-pipelined with the connection's other calls, so a thousand agents connecting at once
-   * cost a few socket writes, not a thousand.
+   * `hash[id]` and the whole `metaKey` hash as of one moment. A script rather than MULTI: one
+   * call and one reply, no ioredis Pipeline object per read (a MULTI is one), which a thousand
+   * agents connecting at once would otherwise make and promote into old space.
    */
   async readRecord(hash: string, id: string, metaKey: string): Promise<{ json: string | null; meta: Record<string, string> }> {
     const [json, flat] = await this.redis.tetherReadRecord(2, hash, metaKey, id);

@@ -115,12 +115,14 @@ export function createRedis(target: RedisTarget | string, role: RedisRole, log: 
     // Reconnect forever, backing off to 1 s: a Redis restart must never kill a service.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
     maxRetriesPerRequest: role === "command" ? 2 : null,
-    enableAutoPipelining: role === "command",
-    // Output runs are batched by the hub already (one call per socket read); auto-pipelining them
-    // again costs a Pipeline object per call. A direct call is written at once, ahead of calls
-    // queued earlier in the same tick: safe, as a command's output is always flushed before its
-    // finish is issued, and writes for different commands do not depend on each other.
-    autoPipeliningIgnoredCommands: ["tetherAppendOutputs"],
+    // No auto-pipelining on one Redis: each call is written as it is made, in order. ioredis makes
+    // a Pipeline per batch (a copy of every defined script's methods, a promise, queues) that lives
+    // until the batch's replies are in; in a connect storm thousands of them, and the calls they
+    // hold, lived across a scavenge and were promoted with the sockets they served. Measured on a
+    // hub holding 5,000 idle agents (`npm run bench -- --scenario idle --quick`): 11.6 → 7.0–8.0
+    // KiB of RSS per socket, the storm's 3,000 agents back in 2.3 s before, 2.3–2.6 s after (issue
+    // 15.4). A Cluster client keeps it (clusterOptions): there it also groups calls per node.
+    enableAutoPipelining: false,
     ...extra,
   };
   const redis = sentinel ? new Redis(options) : new Redis(url, options);
@@ -200,7 +202,8 @@ export function clusterTarget(url: string, tls?: RedisTarget["tls"]): ClusterTar
 
 /**
  * The options of one role's {@link Cluster} connection, as {@link createRedis} gives the single
- * client: the same retries, auto-pipelining for commands only, and for the subscriber ioredis'
+ * client: the same retries; auto-pipelining for commands only (unlike the single client: here it
+ * also sorts a tick's calls by node, and it was not measured without), and for the subscriber ioredis'
  * sharded subscribers (one connection per master, for SSUBSCRIBE; a plain SUBSCRIBE on a
  * cluster hears every PUBLISH of every node, which is what sharded Pub/Sub avoids).
  */

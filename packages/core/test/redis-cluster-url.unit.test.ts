@@ -1,6 +1,7 @@
 import { Cluster } from "ioredis";
 import { ConfigError, loadConfig } from "../src/config";
-import { clusterOptions, clusterTarget, isClusterUrl, redisTarget, whenReady } from "../src/redis";
+import { clusterOptions, clusterTarget, createRedis, isClusterUrl, redisTarget, whenReady } from "../src/redis";
+import { createLogger } from "../src/logger";
 
 /** The issues of the ConfigError `step` throws (fails the test if it throws nothing or something else). */
 const issuesOf = (step: () => unknown): string[] => {
@@ -54,7 +55,7 @@ describe("redis+cluster:// URLs (CONTRACT §7)", () => {
     expect(issues[0]).not.toContain(url);
   });
 
-  test("role options match the single client's: auto-pipelining for commands, sharded subscribers for the subscriber", () => {
+  test("role options: auto-pipelining for commands (on a Cluster only), sharded subscribers for the subscriber", () => {
     const target = clusterTarget("redis+cluster://:pw@h1:7000");
     const command = clusterOptions(target, "command");
     expect(command).toMatchObject({
@@ -69,6 +70,15 @@ describe("redis+cluster:// URLs (CONTRACT §7)", () => {
     expect([retry(1), retry(5), retry(100)]).toEqual([100, 1000, 1000]);
     // The target is shared by every role: building one role's options must not change it.
     expect(target.options.redisOptions).toEqual({ password: "pw" });
+  });
+
+  test("the single client writes each command as it is made: no auto-pipelining on any role (issue 15.4)", () => {
+    const log = createLogger({ level: "silent", nodeId: "t", service: "test" });
+    for (const role of ["command", "subscriber", "bullmq"] as const) {
+      const client = createRedis("redis://127.0.0.1:1", role, log, { lazyConnect: true });
+      expect(client.options.enableAutoPipelining).toBe(false);
+      client.disconnect();
+    }
   });
 
   test("the config accepts both schemes; redisTarget gives the cluster's seeds and options", () => {
